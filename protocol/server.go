@@ -1,0 +1,179 @@
+package protocol
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// ServerMessage is the union of every message the server sends. Clients
+// decode frames into it and switch on Op.
+type ServerMessage struct {
+	Op string `json:"op"`
+
+	Room string `json:"room,omitempty"`
+
+	// batch, user, broadcast
+	Msgs []Message `json:"msgs,omitempty"`
+
+	// online
+	Count int64 `json:"count,omitempty"`
+
+	// joined
+	Epoch     string `json:"epoch,omitempty"`
+	Online    int64  `json:"online,omitempty"`
+	Recovered bool   `json:"recovered,omitempty"`
+
+	// joined (last offset of the room), ack (offset of the stored message)
+	Offset uint64 `json:"offset,omitempty"`
+
+	// ack, nack: the client's id. ack: MsgID is the server-assigned id.
+	ID    string `json:"id,omitempty"`
+	MsgID string `json:"msgId,omitempty"`
+
+	// nack, error
+	Code         string `json:"code,omitempty"`
+	Message      string `json:"message,omitempty"`
+	RetryAfterMs int64  `json:"retryAfterMs,omitempty"`
+
+	// authed
+	User *User `json:"user,omitempty"`
+
+	// pong
+	T json.RawMessage `json:"t,omitempty"`
+}
+
+// DecodeServer parses one server frame.
+func DecodeServer(data []byte) (*ServerMessage, error) {
+	var m ServerMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Joined is the reply to join.
+type Joined struct {
+	Op        string `json:"op"`
+	Room      string `json:"room"`
+	Epoch     string `json:"epoch"`
+	Offset    uint64 `json:"offset"`
+	Online    int64  `json:"online"`
+	Recovered bool   `json:"recovered"`
+}
+
+// Ack confirms a stored send.
+type Ack struct {
+	Op     string `json:"op"`
+	ID     string `json:"id"`
+	Offset uint64 `json:"offset"`
+	MsgID  string `json:"msgId"`
+}
+
+// Nack refuses a send.
+type Nack struct {
+	Op           string `json:"op"`
+	ID           string `json:"id"`
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+	RetryAfterMs int64  `json:"retryAfterMs,omitempty"`
+}
+
+// Error reports a problem with the client's last message.
+type Error struct {
+	Op      string `json:"op"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Authed confirms auth.
+type Authed struct {
+	Op   string `json:"op"`
+	User User   `json:"user"`
+}
+
+// Left confirms leave.
+type Left struct {
+	Op   string `json:"op"`
+	Room string `json:"room"`
+}
+
+// Pong answers ping.
+type Pong struct {
+	Op string          `json:"op"`
+	T  json.RawMessage `json:"t,omitempty"`
+}
+
+// Marshal encodes a reply struct. The reply types above cannot fail to
+// encode (T is validated JSON from the decoder), so errors are not returned.
+func Marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only reachable with a reply holding invalid json.RawMessage, which
+		// DecodeClient never produces.
+		b, _ = json.Marshal(Error{Op: OpError, Code: CodeInternal, Message: "encode: " + err.Error()})
+	}
+	return b
+}
+
+// AppendOnline appends an online frame to dst.
+func AppendOnline(dst []byte, room string, count int64) []byte {
+	dst = append(dst, `{"op":"online","room":"`...)
+	dst = append(dst, room...) // room names need no escaping (ValidRoom)
+	dst = append(dst, `","count":`...)
+	dst = strconv.AppendInt(dst, count, 10)
+	return append(dst, '}')
+}
+
+// Stored is a message as the history store hands it out: its position and
+// the JSON of its Body, exactly as stored.
+type Stored struct {
+	Offset uint64
+	Prev   uint64
+	Body   []byte // a JSON object produced by json.Marshal(Body)
+}
+
+// AppendMessage appends the wire form of a stored message to dst. It splices
+// offset and prev in front of the stored body without decoding it, so the
+// body's bytes reach every viewer unchanged.
+func AppendMessage(dst []byte, m Stored) []byte {
+	dst = append(dst, `{"offset":`...)
+	dst = strconv.AppendUint(dst, m.Offset, 10)
+	dst = append(dst, `,"prev":`...)
+	dst = strconv.AppendUint(dst, m.Prev, 10)
+	body := m.Body
+	if len(body) > 2 { // "{" + fields + "}"
+		dst = append(dst, ',')
+		dst = append(dst, body[1:]...)
+	} else {
+		dst = append(dst, '}')
+	}
+	return dst
+}
+
+// AppendBatch appends a batch frame for room holding msgs (oldest first).
+func AppendBatch(dst []byte, room string, msgs []Stored) []byte {
+	dst = append(dst, `{"op":"batch","room":"`...)
+	dst = append(dst, room...)
+	dst = append(dst, `","msgs":[`...)
+	for i, m := range msgs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendMessage(dst, m)
+	}
+	return append(dst, "]}"...)
+}
+
+// AppendMsgs appends a frame of op (user or broadcast) holding msgs.
+func AppendMsgs(dst []byte, op string, msgs []Stored) []byte {
+	dst = append(dst, `{"op":"`...)
+	dst = append(dst, op...)
+	dst = append(dst, `","msgs":[`...)
+	for i, m := range msgs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendMessage(dst, m)
+	}
+	return append(dst, "]}"...)
+}
