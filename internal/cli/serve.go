@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+)
+
+// serveFlags registers every serve flag on fs and returns the config they
+// fill. Defaults here are the documented ones (docs/operations.md).
+func serveFlags(fs *flag.FlagSet) *serveOptions {
+	o := &serveOptions{}
+	cfg := &o.cfg
+	keys := &o.keys
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	fs.StringVar(&cfg.Addr, "addr", ":8080", "public listen address: /ws, /v1/…, demo page, /healthz, /readyz, /metrics")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", "", "admin listen address for pprof (empty: off)")
+	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM, close viewers with 4000 spread over this long")
+	fs.Var(keys, "api-key", "HTTP API key (repeatable; env: comma-separated); if none, one is generated and printed")
+
+	fs.StringVar(&cfg.Bus.DataDir, "data-dir", "./data", "JetStream store directory of the embedded NATS server")
+	fs.StringVar(&cfg.Bus.URL, "nats-url", "", "external NATS URL (empty: embed a server)")
+	fs.StringVar(&cfg.Bus.Listen, "nats-listen", "", "client listen address of the embedded NATS server (empty: in-process only)")
+	fs.IntVar(&cfg.Bus.HistorySize, "history-size", 1000, "messages kept per room")
+	fs.DurationVar(&cfg.Bus.HistoryTTL, "history-ttl", 24*time.Hour, "how long messages are kept")
+
+	g := &cfg.Gateway
+	fs.IntVar(&g.Buckets, "buckets", 0, "connection shards (0: 2×GOMAXPROCS)")
+	fs.IntVar(&g.MaxRoomsPerConn, "max-rooms-per-conn", 8, "rooms one connection may join")
+	fs.DurationVar(&g.BatchWindow, "batch-window", 50*time.Millisecond, "merge window of a busy room (an idle room flushes at once)")
+	fs.IntVar(&g.BatchMaxMessages, "batch-max", 500, "messages per batch before an early flush")
+	fs.IntVar(&g.MaxPendingBytes, "max-pending-bytes", 1<<20, "unsent bytes a viewer may queue before it is closed with 4008")
+	fs.DurationVar(&g.IdleTimeout, "idle-timeout", 60*time.Second, "close a silent connection with 4012 after this long")
+	fs.DurationVar(&g.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed for the HTTP upgrade request; idle HTTP keep-alive")
+	fs.IntVar(&g.MaxMessageBytes, "max-message-bytes", 4096, "largest client message (after decompression); larger closes with 1009")
+	fs.IntVar(&g.ReplayCount, "replay-count", 50, "recent messages sent on a fresh join or a resume that cannot recover")
+	fs.IntVar(&g.RecentPerRoom, "recent-per-room", 256, "delivered messages each room keeps in memory for fast resume")
+	fs.IntVar(&g.ResumeLimit, "resume-limit", 1000, "most messages one resume replays")
+	fs.DurationVar(&g.OnlineInterval, "online-interval", 2*time.Second, "least time between two online-count updates of a room")
+	fs.BoolVar(&o.compression, "compression", true, "offer permessage-deflate to viewers")
+
+	l := &cfg.Logic
+	fs.IntVar(&l.MaxTextRunes, "max-text-runes", 100, "longest message text, in characters")
+	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP API request body")
+
+	o.logLevel, o.logFormat = logLevel, logFormat
+	return o
+}
+
+// serveOptions is what the serve flags fill.
+type serveOptions struct {
+	cfg                 ServerConfig
+	keys                stringList
+	compression         bool
+	logLevel, logFormat *string
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("danmaku serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := serveFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg := &o.cfg
+	cfg.Gateway.DisableCompression = !o.compression
+	log, err := newLogger(stderr, *o.logLevel, *o.logFormat)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	cfg.Logic.APIKeys = o.keys
+	generated := false
+	if len(cfg.Logic.APIKeys) == 0 {
+		cfg.Logic.APIKeys = []string{newAPIKey()}
+		generated = true
+	}
+	if cfg.Bus.DataDir == "" {
+		return fmt.Errorf("%w: --data-dir must not be empty", errUsage)
+	}
+	srv, err := StartServer(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, srv, cfg, generated)
+	log.Info("serving", "addr", srv.gateway.Addr().String(), "data_dir", cfg.Bus.DataDir, "epoch", srv.bus.Epoch())
+	<-ctx.Done()
+	log.Info("shutting down: draining viewers", "drain_timeout", cfg.DrainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout+30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newAPIKey() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return "dmk_" + hex.EncodeToString(b[:])
+}
+
+func printBanner(w io.Writer, srv *Server, cfg *ServerConfig, generated bool) {
+	host, port, _ := net.SplitHostPort(srv.gateway.Addr().String())
+	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	fmt.Fprintf(w, "danmaku %s is running\n\n", Version)
+	fmt.Fprintf(w, "  Demo page:  %s/\n", base)
+	fmt.Fprintf(w, "  WebSocket:  %s/ws\n", strings.Replace(base, "http", "ws", 1))
+	fmt.Fprintf(w, "  HTTP API:   %s/v1/\n", base)
+	fmt.Fprintf(w, "  Metrics:    %s/metrics\n", base)
+	if generated {
+		fmt.Fprintf(w, "  API key:    %s  (generated; pass --api-key to choose one)\n", cfg.Logic.APIKeys[0])
+	} else {
+		fmt.Fprintf(w, "  API keys:   %d configured\n", len(cfg.Logic.APIKeys))
+	}
+	fmt.Fprintf(w, "\nTry: curl -H 'Authorization: Bearer <api key>' -d '{\"messages\":[{\"text\":\"hello\"}]}' %s/v1/rooms/lobby/messages\n\n", base)
+}

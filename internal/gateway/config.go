@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/danmaku/danmaku/internal/metrics"
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// History is what the gateway needs from the bus: live room messages, the
+// room history for resume, and the pushes that are not stored. *bus.Bus
+// implements it.
+type History interface {
+	Epoch() string
+	SubscribeRoom(room string, fn func(protocol.Stored)) (unsubscribe func(), err error)
+	After(ctx context.Context, room string, after uint64, limit int) ([]protocol.Stored, bool, error)
+	Latest(ctx context.Context, room string, n int) ([]protocol.Stored, error)
+	SubscribeBroadcast(fn func(bodies [][]byte)) (unsubscribe func(), err error)
+	SubscribeUsers(fn func(user string, bodies [][]byte)) (unsubscribe func(), err error)
+}
+
+// Sender runs a client's send through the logic tier's rules and stores it.
+// It returns the stored offset and message id, or an error; a
+// *protocol.CodeError becomes a nack with its code.
+type Sender interface {
+	Send(ctx context.Context, user protocol.User, msg *protocol.ClientMessage) (offset uint64, msgID string, err error)
+}
+
+// Config configures a Gateway. Each field's zero value selects the default
+// named in its comment.
+type Config struct {
+	// History is the bus. Required.
+	History History
+	// Sender handles client sends. Required.
+	Sender Sender
+	// Metrics receives the gateway's measurements. nil creates a private set.
+	Metrics *metrics.Metrics
+	// Logger; nil discards.
+	Logger *slog.Logger
+
+	// Buckets is the number of connection shards, rounded up to a power of
+	// two. 0 means 2×GOMAXPROCS.
+	Buckets int
+	// MaxRoomsPerConn is how many rooms one connection may join. 0 means 8.
+	MaxRoomsPerConn int
+	// BatchWindow is how long a busy room merges messages before flushing.
+	// An idle room flushes at once. 0 means 50ms.
+	BatchWindow time.Duration
+	// BatchMaxMessages flushes a batch early when it reaches this many
+	// messages. 0 means 500.
+	BatchMaxMessages int
+	// MaxPendingBytes is how many unsent bytes a viewer may have queued
+	// before it is closed with 4008. 0 means 1 MiB.
+	MaxPendingBytes int
+	// IdleTimeout closes a connection that sent nothing for this long with
+	// 4012. 0 means 60s.
+	IdleTimeout time.Duration
+	// HandshakeTimeout bounds the HTTP request that carries the upgrade. 0
+	// means 5s.
+	HandshakeTimeout time.Duration
+	// MaxMessageBytes closes a connection that sends a larger message with
+	// 1009, after decompression. 0 means 4096.
+	MaxMessageBytes int
+	// ReplayCount is how many recent messages a join without a usable since
+	// gets. 0 means 50; negative means none.
+	ReplayCount int
+	// RecentPerRoom is how many delivered messages each room keeps in memory
+	// to serve resumes without reading the store. 0 means 256.
+	RecentPerRoom int
+	// ResumeLimit is the most messages one resume may replay; a larger gap
+	// is answered with recovered:false. 0 means 1000.
+	ResumeLimit int
+	// OnlineInterval is the least time between two online updates of a
+	// room. 0 means 2s.
+	OnlineInterval time.Duration
+	// MaxBadMessages is how many malformed messages in a row a connection
+	// may send before it is closed with 4400. 0 means 10.
+	MaxBadMessages int
+	// Compression offers permessage-deflate. The zero value offers it; set
+	// DisableCompression to refuse.
+	DisableCompression bool
+}
+
+func (c *Config) setDefaults() {
+	if c.Buckets <= 0 {
+		c.Buckets = 2 * runtime.GOMAXPROCS(0)
+	}
+	n := 1
+	for n < c.Buckets {
+		n <<= 1
+	}
+	c.Buckets = n
+	if c.MaxRoomsPerConn <= 0 {
+		c.MaxRoomsPerConn = 8
+	}
+	if c.BatchWindow <= 0 {
+		c.BatchWindow = 50 * time.Millisecond
+	}
+	if c.BatchMaxMessages <= 0 {
+		c.BatchMaxMessages = 500
+	}
+	if c.MaxPendingBytes <= 0 {
+		c.MaxPendingBytes = 1 << 20
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 4096
+	}
+	if c.ReplayCount == 0 {
+		c.ReplayCount = 50
+	}
+	if c.ReplayCount < 0 {
+		c.ReplayCount = 0
+	}
+	if c.RecentPerRoom <= 0 {
+		c.RecentPerRoom = 256
+	}
+	if c.ResumeLimit <= 0 {
+		c.ResumeLimit = 1000
+	}
+	if c.OnlineInterval <= 0 {
+		c.OnlineInterval = 2 * time.Second
+	}
+	if c.MaxBadMessages <= 0 {
+		c.MaxBadMessages = 10
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New()
+	}
+}

@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// closeGrace is how long a connection closed by the server may take to
+// answer the close frame before its socket is closed outright.
+const closeGrace = 2 * time.Second
+
+// conn is one viewer's WebSocket connection.
+type conn struct {
+	g       *Gateway
+	ws      *websocket.Conn
+	raw     net.Conn // the nbio connection; frames are written to it as raw bytes
+	bucket  *bucket
+	user    protocol.User
+	userKey string // the id push-to-user addresses (the platform's user id)
+	deflate bool   // negotiated permessage-deflate
+
+	// Unsent bytes = queued - written. written is advanced by nbio's
+	// OnWrittenSize hook as bytes reach the kernel.
+	queued  atomic.Int64
+	written atomic.Int64
+
+	lastActive atomic.Int64 // unix nanoseconds of the last message received
+	closing    atomic.Bool  // a close frame was sent or the socket closed
+	closeCode  atomic.Int32 // the code the server closed with, 0 if none
+
+	mu       sync.Mutex             // guards the fields below
+	rooms    map[string]*membership // joined rooms, by name
+	closed   bool                   // OnClose ran; no new memberships
+	bad      int                    // malformed messages in the current window
+	badSince time.Time              // start of the malformed-message window
+}
+
+// membership is a connection's presence in one room. It is created by join
+// and ended by leave or close; the bucket keeps the delivery state.
+type membership struct {
+	room *room
+	left atomic.Bool // leave or close happened; pending join tasks are void
+
+	// lastSent is the newest offset of this room written to the connection.
+	// Owned by the bucket goroutine.
+	lastSent uint64
+}
+
+func (c *conn) touch(now time.Time) { c.lastActive.Store(now.UnixNano()) }
+
+func (c *conn) pending() int64 { return c.queued.Load() - c.written.Load() }
+
+// write hands b to the socket without blocking. A viewer whose unsent bytes
+// would pass the limit is closed with 4008 instead, so that it cannot hold
+// memory or slow anyone else.
+func (c *conn) write(b []byte) bool {
+	if c.closing.Load() {
+		return false
+	}
+	if c.pending()+int64(len(b)) > int64(c.g.cfg.MaxPendingBytes) {
+		c.g.metrics.Drops.WithLabelValues("slow_consumer").Inc()
+		c.close(protocol.CloseSlowConsumer, "slow consumer")
+		return false
+	}
+	c.queued.Add(int64(len(b)))
+	if _, err := c.raw.Write(b); err != nil {
+		c.closing.Store(true)
+		return false
+	}
+	return true
+}
+
+// writeFrame writes a shared frame in the form the viewer negotiated.
+func (c *conn) writeFrame(f *frame) bool { return c.write(f.bytesFor(c.deflate)) }
+
+// reply writes a small control reply, uncompressed (permessage-deflate is
+// per message, so an uncompressed frame is always allowed).
+func (c *conn) reply(payload []byte) {
+	var hdr [maxHeader]byte
+	n := putHeader(hdr[:], 0x81, len(payload))
+	b := make([]byte, 0, n+len(payload))
+	b = append(append(b, hdr[:n]...), payload...)
+	c.write(b)
+}
+
+func (c *conn) replyError(code, message string) {
+	c.reply(protocol.Marshal(protocol.Error{Op: protocol.OpError, Code: code, Message: message}))
+}
+
+// close sends a close frame with code and closes the socket once the viewer
+// answers or closeGrace passes. Only the first call has an effect.
+func (c *conn) close(code int, reason string) {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	c.closeCode.Store(int32(code))
+	b := closeFrame(code, reason)
+	c.queued.Add(int64(len(b)))
+	if _, err := c.raw.Write(b); err != nil {
+		_ = c.raw.Close()
+		return
+	}
+	// nbio closes the socket when this deadline passes without the viewer's
+	// close reply; the reply closes it sooner.
+	_ = c.raw.SetReadDeadline(time.Now().Add(closeGrace))
+}
+
+// memberships returns and forgets every membership; used when the
+// connection closes.
+func (c *conn) takeMemberships() []*membership {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	ms := make([]*membership, 0, len(c.rooms))
+	for _, m := range c.rooms {
+		m.left.Store(true)
+		ms = append(ms, m)
+	}
+	c.rooms = nil
+	return ms
+}

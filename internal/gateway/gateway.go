@@ -1,0 +1,411 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/danmaku/danmaku/internal/metrics"
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// Gateway holds viewer connections and delivers room messages to them.
+type Gateway struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+
+	upgrader *websocket.Upgrader
+	engine   *nbhttp.Engine
+	addr     net.Addr
+
+	buckets []*bucket
+	nextID  atomic.Uint64
+
+	roomsMu sync.Mutex // guards rooms; taken before room.mu
+	rooms   map[string]*room
+
+	draining atomic.Bool
+	closed   atomic.Bool
+	conns    atomic.Int64
+
+	ctx     context.Context // cancelled by Close
+	cancel  context.CancelFunc
+	stop    chan struct{}
+	wg      sync.WaitGroup // goroutines started by the gateway: loops, joins, room loads
+	unsubs  []func()
+	closeMu sync.Mutex // serialises Close
+}
+
+// New returns a gateway; Start begins serving.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.History == nil || cfg.Sender == nil {
+		return nil, fmt.Errorf("gateway: Config.History and Config.Sender are required")
+	}
+	cfg.setDefaults()
+	if cfg.RecentPerRoom < cfg.ReplayCount {
+		cfg.RecentPerRoom = cfg.ReplayCount
+	}
+	g := &Gateway{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: cfg.Metrics,
+		rooms:   make(map[string]*room),
+		stop:    make(chan struct{}),
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	for range cfg.Buckets {
+		g.buckets = append(g.buckets, newBucket(g, 1024))
+	}
+	u := websocket.NewUpgrader()
+	u.Subprotocols = []string{protocol.Subprotocol}
+	u.CheckOrigin = func(*http.Request) bool { return true }
+	u.KeepaliveTime = 0 // the gateway's sweeper enforces IdleTimeout with close code 4012
+	u.HandshakeTimeout = cfg.HandshakeTimeout
+	u.MessageLengthLimit = cfg.MaxMessageBytes
+	u.EnableCompression(!cfg.DisableCompression)
+	u.OnOpen(g.onOpen)
+	u.OnMessage(g.onMessage)
+	u.OnClose(g.onClose)
+	g.upgrader = u
+	return g, nil
+}
+
+// Metrics returns the gateway's metrics.
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// Start listens on addr and serves handler there; requests for the
+// WebSocket path should reach ServeHTTP through it. It returns once the
+// listener is bound.
+func (g *Gateway) Start(addr string, handler http.Handler) error {
+	if g.closed.Load() {
+		return ErrClosed
+	}
+	engine := nbhttp.NewEngine(nbhttp.Config{
+		Name:    "danmaku",
+		Network: "tcp",
+		Addrs:   []string{addr},
+		Listen: func(network, addr string) (net.Listener, error) {
+			ln, err := net.Listen(network, addr)
+			if err == nil {
+				g.addr = ln.Addr()
+			}
+			return ln, err
+		},
+		Handler:                 handler,
+		KeepaliveTime:           g.cfg.HandshakeTimeout, // idle HTTP (pre-upgrade and API keep-alive) connections
+		ReadLimit:               64 << 10,               // request line + headers
+		MaxHTTPBodySize:         16 << 20,
+		MaxWriteBufferSize:      g.cfg.MaxPendingBytes + 64<<10,
+		ReleaseWebsocketPayload: true,
+		OnAcceptError: func(err error) {
+			g.log.Debug("accept", "err", err)
+		},
+	})
+	// We answer invalid UTF-8 with 1007 ourselves; nbio would send 1002.
+	engine.CheckUtf8 = func([]byte) bool { return true }
+	engine.OnWrittenSize(g.onWritten)
+	if err := engine.Start(); err != nil {
+		return fmt.Errorf("gateway: listen %s: %w", addr, err)
+	}
+	g.engine = engine
+	for _, b := range g.buckets {
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); b.run() }()
+	}
+	g.wg.Add(2)
+	go func() { defer g.wg.Done(); g.sweepLoop() }()
+	go func() { defer g.wg.Done(); g.onlineLoop() }()
+	if unsub, err := g.cfg.History.SubscribeBroadcast(g.onBroadcast); err == nil {
+		g.unsubs = append(g.unsubs, unsub)
+	} else {
+		return fmt.Errorf("gateway: subscribe broadcast: %w", err)
+	}
+	if unsub, err := g.cfg.History.SubscribeUsers(g.onUserPush); err == nil {
+		g.unsubs = append(g.unsubs, unsub)
+	} else {
+		return fmt.Errorf("gateway: subscribe user pushes: %w", err)
+	}
+	return nil
+}
+
+// Addr is the bound listen address (after Start).
+func (g *Gateway) Addr() net.Addr { return g.addr }
+
+// Connections is the number of open viewer connections.
+func (g *Gateway) Connections() int64 { return g.conns.Load() }
+
+// Online returns the viewers of room on this gateway.
+func (g *Gateway) Online(room string) int64 {
+	g.roomsMu.Lock()
+	defer g.roomsMu.Unlock()
+	if r := g.rooms[room]; r != nil {
+		return int64(r.refs)
+	}
+	return 0
+}
+
+// Draining reports whether Drain has begun.
+func (g *Gateway) Draining() bool { return g.draining.Load() }
+
+// ServeHTTP upgrades a viewer's request to a WebSocket.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.draining.Load() || g.closed.Load() {
+		g.metrics.HandshakeErrors.WithLabelValues("draining").Inc()
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "server draining", http.StatusServiceUnavailable)
+		return
+	}
+	user := protocol.User{ID: "g_" + randomID(), Name: "guest", Role: protocol.RoleGuest}
+	ws, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		g.metrics.HandshakeErrors.WithLabelValues("upgrade").Inc()
+		g.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	now := time.Now()
+	c := &conn{
+		g:       g,
+		ws:      ws,
+		raw:     ws.UnderlayerConn(),
+		user:    user,
+		userKey: user.ID,
+		deflate: ws.CompressionEnabled(),
+		rooms:   make(map[string]*membership),
+	}
+	c.touch(now)
+	c.bucket = g.buckets[g.nextID.Add(1)&uint64(len(g.buckets)-1)]
+	ws.SetSession(c)
+	c.bucket.mu.add(c)
+	g.conns.Add(1)
+	g.metrics.Connections.Inc()
+	g.metrics.ConnectsTotal.Inc()
+}
+
+func randomID() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (g *Gateway) onOpen(*websocket.Conn) {}
+
+// onWritten advances a viewer's written-bytes count as nbio hands bytes to
+// the kernel; with the queued count it gives the viewer's unsent bytes.
+func (g *Gateway) onWritten(nc *nbio.Conn, _ []byte, n int) {
+	ws, ok := nc.Session().(*websocket.Conn)
+	if !ok {
+		return
+	}
+	if c, ok := ws.Session().(*conn); ok {
+		c.written.Add(int64(n))
+	}
+}
+
+func (g *Gateway) onClose(ws *websocket.Conn, err error) {
+	c, ok := ws.Session().(*conn)
+	if !ok {
+		return
+	}
+	reason := metrics.ReasonClient
+	switch c.closeCode.Load() {
+	case protocol.CloseSlowConsumer:
+		reason = metrics.ReasonSlowConsumer
+	case protocol.CloseHeartbeatTimeout:
+		reason = metrics.ReasonIdle
+	case protocol.CloseDraining:
+		reason = metrics.ReasonDrain
+	case protocol.CloseProtocolError:
+		reason = metrics.ReasonProtocol
+	case protocol.CloseInvalidPayload:
+		reason = metrics.ReasonBadUTF8
+	case 0:
+		if err != nil && err == websocket.ErrMessageTooLarge {
+			reason = metrics.ReasonTooBig
+		}
+	}
+	c.closing.Store(true)
+	g.metrics.Closes.WithLabelValues(reason).Inc()
+	members := c.takeMemberships()
+	c.bucket.mu.remove(c)
+	if len(members) > 0 {
+		c.bucket.enqueue(task{kind: taskDrop, conn: c, members: members})
+		for _, m := range members {
+			g.releaseRoom(m.room)
+		}
+	}
+	g.conns.Add(-1)
+	g.metrics.Connections.Dec()
+}
+
+// onMessage handles one client message. nbio runs it on its executor,
+// serially per connection.
+func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data []byte) {
+	c, ok := ws.Session().(*conn)
+	if !ok {
+		return
+	}
+	c.touch(time.Now())
+	g.metrics.BytesIn.Add(float64(len(data)))
+	if mt != websocket.TextMessage {
+		g.bad(c, "binary frames are not part of the protocol; send JSON text frames")
+		return
+	}
+	if !utf8.Valid(data) {
+		c.close(protocol.CloseInvalidPayload, "invalid UTF-8")
+		return
+	}
+	msg, err := protocol.DecodeClient(data)
+	if err != nil {
+		g.bad(c, err.Error())
+		return
+	}
+	switch msg.Op {
+	case protocol.OpPing:
+		c.reply(protocol.Marshal(protocol.Pong{Op: protocol.OpPong, T: msg.T}))
+	case protocol.OpJoin:
+		g.join(c, msg)
+	case protocol.OpLeave:
+		g.leave(c, msg)
+	case protocol.OpSend:
+		g.send(c, msg)
+	case protocol.OpAuth:
+		// Token verification arrives with the identity work; until then
+		// every viewer is a guest.
+		c.replyError(protocol.CodeUnauthorized, "token authentication is not configured on this server; you are connected as a guest")
+	}
+}
+
+// badWindow is the period over which malformed messages are counted.
+const badWindow = time.Minute
+
+// bad answers a malformed message with an error, and closes a connection
+// that keeps sending them with 4400.
+func (g *Gateway) bad(c *conn, why string) {
+	g.metrics.Drops.WithLabelValues(metrics.ReasonBadRequest).Inc()
+	now := time.Now()
+	c.mu.Lock()
+	if now.Sub(c.badSince) > badWindow {
+		c.bad, c.badSince = 0, now
+	}
+	c.bad++
+	n := c.bad
+	c.mu.Unlock()
+	if n > g.cfg.MaxBadMessages {
+		c.close(protocol.CloseProtocolError, "too many malformed messages")
+		return
+	}
+	c.replyError(protocol.CodeBadRequest, why)
+}
+
+func (g *Gateway) send(c *conn, msg *protocol.ClientMessage) {
+	nack := func(e *protocol.CodeError) {
+		g.metrics.Nacks.WithLabelValues(e.Code).Inc()
+		c.reply(protocol.Marshal(e.NackFor(msg.ID)))
+	}
+	if len(msg.ID) > protocol.MaxClientIDLen {
+		nack(protocol.Errorf(protocol.CodeBadRequest, "id is longer than %d bytes", protocol.MaxClientIDLen))
+		return
+	}
+	c.mu.Lock()
+	_, joined := c.rooms[msg.Room]
+	c.mu.Unlock()
+	if !joined {
+		nack(protocol.Errorf(protocol.CodeNotJoined, "join room %q before sending to it", msg.Room))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offset, id, err := g.cfg.Sender.Send(ctx, c.user, msg)
+	if err != nil {
+		ce, ok := err.(*protocol.CodeError)
+		if !ok {
+			g.log.Warn("send failed", "room", msg.Room, "err", err)
+			ce = protocol.Errorf(protocol.CodeUnavailable, "the message could not be stored; retry")
+		}
+		nack(ce)
+		return
+	}
+	g.metrics.MessagesIn.WithLabelValues("ws").Inc()
+	c.reply(protocol.Marshal(protocol.Ack{Op: protocol.OpAck, ID: msg.ID, Offset: offset, MsgID: id}))
+}
+
+// Drain refuses new connections and closes existing ones with 4000, spread
+// evenly over spread so that viewers do not all come back at once. It returns
+// when every connection is closed or ctx ends.
+func (g *Gateway) Drain(ctx context.Context, spread time.Duration) error {
+	g.draining.Store(true)
+	var all []*conn
+	for _, b := range g.buckets {
+		all = append(all, b.mu.snapshot()...)
+	}
+	const tick = 10 * time.Millisecond
+	perTick := len(all)
+	if steps := int(spread / tick); steps > 1 {
+		perTick = (len(all) + steps - 1) / steps
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for len(all) > 0 {
+		n := min(perTick, len(all))
+		for _, c := range all[:n] {
+			c.close(protocol.CloseDraining, "server draining; reconnect")
+		}
+		all = all[n:]
+		if len(all) == 0 {
+			break
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for g.conns.Load() > 0 {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Close stops the gateway: the listener, every connection, and every
+// goroutine it started. Close after Drain for a graceful stop.
+func (g *Gateway) Close() error {
+	g.closeMu.Lock()
+	defer g.closeMu.Unlock()
+	if g.closed.Swap(true) {
+		return nil
+	}
+	for _, u := range g.unsubs {
+		u()
+	}
+	close(g.stop)
+	g.cancel()
+	if g.engine != nil {
+		g.engine.Stop()
+	}
+	g.roomsMu.Lock()
+	rooms := g.rooms
+	g.rooms = map[string]*room{}
+	g.roomsMu.Unlock()
+	for _, r := range rooms {
+		r.close()
+	}
+	g.wg.Wait()
+	return nil
+}

@@ -1,0 +1,66 @@
+package gateway
+
+import "sync"
+
+// lockedIndex is a bucket's connection index: every connection, and the
+// connections of each user for push-to-user.
+type lockedIndex struct {
+	mu    sync.Mutex // guards the maps below
+	conns map[*conn]struct{}
+	users map[string]map[*conn]struct{}
+}
+
+func newLockedIndex() lockedIndex {
+	return lockedIndex{conns: make(map[*conn]struct{}), users: make(map[string]map[*conn]struct{})}
+}
+
+func (x *lockedIndex) add(c *conn) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.conns[c] = struct{}{}
+	set := x.users[c.userKey]
+	if set == nil {
+		set = make(map[*conn]struct{})
+		x.users[c.userKey] = set
+	}
+	set[c] = struct{}{}
+}
+
+func (x *lockedIndex) remove(c *conn) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.conns, c)
+	if set := x.users[c.userKey]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(x.users, c.userKey)
+		}
+	}
+}
+
+func (x *lockedIndex) len() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.conns)
+}
+
+// snapshot copies the connection list so that writes happen without the lock.
+func (x *lockedIndex) snapshot() []*conn {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]*conn, 0, len(x.conns))
+	for c := range x.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (x *lockedIndex) user(key string) []*conn {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]*conn, 0, len(x.users[key]))
+	for c := range x.users[key] {
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+package gateway
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// join makes c a member of a room. The quick checks answer at once; the
+// catch-up (which may read the store) runs on a goroutine of its own so that
+// nbio's executor is never held by I/O.
+func (g *Gateway) join(c *conn, msg *protocol.ClientMessage) {
+	if !protocol.ValidRoom(msg.Room) {
+		g.bad(c, "room must be 1–64 characters of [A-Za-z0-9_.:-]")
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	old := c.rooms[msg.Room]
+	if old == nil && len(c.rooms) >= g.cfg.MaxRoomsPerConn {
+		c.mu.Unlock()
+		c.replyError(protocol.CodeTooManyRooms, "a connection may join at most "+itoa(g.cfg.MaxRoomsPerConn)+" rooms; leave one first")
+		return
+	}
+	m := &membership{}
+	if old != nil {
+		// A rejoin (a client recovering from a gap) keeps the room reference
+		// and replaces the membership; a join still in flight for the old one
+		// is void.
+		m.room = old.room
+		old.left.Store(true)
+	}
+	c.rooms[msg.Room] = m
+	c.mu.Unlock()
+	if old == nil {
+		m.room = g.acquireRoom(msg.Room)
+		g.metrics.JoinsTotal.Inc()
+	}
+	var since *uint64
+	if msg.Since != nil {
+		s := *msg.Since
+		since = &s
+	}
+	epoch := msg.Epoch
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.completeJoin(c, m, since, epoch)
+	}()
+}
+
+// completeJoin computes what the viewer missed and queues the joined reply,
+// the catch-up and the membership on the viewer's bucket, all under the
+// room's lock, so that it slots between two live frames exactly.
+func (g *Gateway) completeJoin(c *conn, m *membership, since *uint64, epoch string) {
+	r := m.room
+	select {
+	case <-r.loaded:
+	case <-g.stop:
+		return
+	}
+	if r.loadErr != nil {
+		if r.loadErr != errRoomClosed {
+			g.log.Warn("room history unavailable", "room", r.name, "err", r.loadErr)
+			c.replyError(protocol.CodeUnavailable, "room history is unavailable; retry the join")
+		}
+		return
+	}
+	currentEpoch := g.cfg.History.Epoch()
+	resume := since != nil && epoch == currentEpoch
+	ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+	defer cancel()
+
+	for attempt := 0; ; attempt++ {
+		var stored []protocol.Stored
+		var storedComplete bool
+		if resume && attempt > 0 {
+			// The recent messages in memory do not reach back to since: read
+			// the store, outside the room lock.
+			var err error
+			stored, storedComplete, err = g.cfg.History.After(ctx, r.name, *since, g.cfg.ResumeLimit)
+			if err != nil {
+				g.log.Warn("resume read failed", "room", r.name, "err", err)
+				storedComplete = false
+			}
+			if len(stored) >= g.cfg.ResumeLimit {
+				storedComplete = false // more missed than a resume replays
+			}
+		}
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return
+		}
+		var msgs []protocol.Stored
+		recovered := false
+		if resume {
+			if attempt == 0 {
+				msgs, recovered = r.recentAfterLocked(*since)
+				if !recovered && *since < r.flushedLast {
+					r.mu.Unlock()
+					continue // read the store
+				}
+			} else if storedComplete {
+				msgs, recovered = r.joinStoredLocked(*since, stored)
+				if !recovered && attempt < 3 {
+					r.mu.Unlock()
+					continue // the live messages moved past what was read; read again
+				}
+			}
+		}
+		if !recovered {
+			msgs = r.latestLocked(g.cfg.ReplayCount)
+		}
+		if since != nil {
+			result := "fresh"
+			if recovered {
+				result = "recovered"
+			}
+			g.metrics.ResumesTotal.WithLabelValues(result).Inc()
+		}
+		reply := protocol.Marshal(protocol.Joined{
+			Op: protocol.OpJoined, Room: r.name, Epoch: currentEpoch,
+			Offset: r.flushedLast, Online: g.onlineOf(r), Recovered: recovered,
+		})
+		c.bucket.enqueue(task{
+			kind: taskJoin, room: r, conn: c, member: m, reply: reply, msgs: msgs,
+			lastOffset: r.flushedLast, replayLimit: g.cfg.BatchMaxMessages,
+		})
+		r.mu.Unlock()
+		return
+	}
+}
+
+// joinStoredLocked joins messages read from the store (everything after
+// since, complete) with the recent ones in memory, up to what the buckets
+// have been given. It reports false when the two do not meet, which happens
+// if more messages were delivered meanwhile than memory keeps.
+func (r *room) joinStoredLocked(since uint64, stored []protocol.Stored) ([]protocol.Stored, bool) {
+	upTo := r.flushedLast
+	out := make([]protocol.Stored, 0, len(stored))
+	last := since
+	for _, m := range stored {
+		if m.Offset > upTo {
+			break
+		}
+		out = append(out, m)
+		last = m.Offset
+	}
+	if last == upTo {
+		return out, true
+	}
+	// Continue from memory: the first recent message after last must follow
+	// it directly.
+	for i, m := range r.recent {
+		if m.Offset <= last {
+			continue
+		}
+		if m.Prev != last {
+			return nil, false
+		}
+		for _, n := range r.recent[i:] {
+			if n.Offset > upTo {
+				break
+			}
+			out = append(out, n)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func (g *Gateway) onlineOf(r *room) int64 {
+	g.roomsMu.Lock()
+	defer g.roomsMu.Unlock()
+	return int64(r.refs)
+}
+
+func (g *Gateway) leave(c *conn, msg *protocol.ClientMessage) {
+	c.mu.Lock()
+	m := c.rooms[msg.Room]
+	if m != nil {
+		delete(c.rooms, msg.Room)
+		m.left.Store(true)
+	}
+	c.mu.Unlock()
+	if m == nil {
+		c.replyError(protocol.CodeNotJoined, "not in room "+quote(msg.Room))
+		return
+	}
+	c.bucket.enqueue(task{kind: taskLeave, room: m.room, conn: c, member: m})
+	g.releaseRoom(m.room)
+	c.reply(protocol.Marshal(protocol.Left{Op: protocol.OpLeft, Room: msg.Room}))
+}
+
+// acquireRoom returns the room, creating and loading it for its first viewer.
+func (g *Gateway) acquireRoom(name string) *room {
+	g.roomsMu.Lock()
+	defer g.roomsMu.Unlock()
+	r := g.rooms[name]
+	if r == nil {
+		r = &room{name: name, g: g, loaded: make(chan struct{})}
+		g.rooms[name] = r
+		g.metrics.Rooms.Inc()
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+			defer cancel()
+			r.load(ctx)
+		}()
+	}
+	r.refs++
+	return r
+}
+
+// releaseRoom drops one viewer's reference and closes the room after its
+// last viewer.
+func (g *Gateway) releaseRoom(r *room) {
+	g.roomsMu.Lock()
+	r.refs--
+	last := r.refs == 0 && g.rooms[r.name] == r
+	if last {
+		delete(g.rooms, r.name)
+		g.metrics.Rooms.Dec()
+	}
+	g.roomsMu.Unlock()
+	if last {
+		r.close()
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return `"` + s + `"`
+}

@@ -1,0 +1,94 @@
+package logic
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// validate checks a body's fields and tidies its text. Errors are
+// *protocol.CodeError with code bad_request or too_long.
+func (l *Logic) validate(b *protocol.Body) *protocol.CodeError {
+	if b.Type == "" {
+		b.Type = protocol.TypeDanmaku
+	}
+	if !protocol.ValidType(b.Type) {
+		return protocol.Errorf(protocol.CodeBadRequest, "type must be 1–32 characters of [a-z0-9_.-]")
+	}
+	if !utf8.ValidString(b.Text) {
+		return protocol.Errorf(protocol.CodeBadRequest, "text is not valid UTF-8")
+	}
+	b.Text = cleanText(b.Text)
+	if b.Type == protocol.TypeDanmaku && b.Text == "" {
+		return protocol.Errorf(protocol.CodeBadRequest, "text is empty")
+	}
+	if n := utf8.RuneCountInString(b.Text); n > l.cfg.MaxTextRunes {
+		return protocol.Errorf(protocol.CodeTooLong, "text has %d characters; the limit is %d", n, l.cfg.MaxTextRunes)
+	}
+	if !protocol.ValidMode(b.Mode) {
+		return protocol.Errorf(protocol.CodeBadRequest, "mode must be scroll, top, bottom or reverse")
+	}
+	if !protocol.ValidColor(b.Color) {
+		return protocol.Errorf(protocol.CodeBadRequest, "color must be #rrggbb")
+	}
+	if !protocol.ValidSize(b.Size) {
+		return protocol.Errorf(protocol.CodeBadRequest, "size must be small, normal or large")
+	}
+	if b.VideoTimeMs != nil && *b.VideoTimeMs < 0 {
+		return protocol.Errorf(protocol.CodeBadRequest, "videoTimeMs must not be negative")
+	}
+	if len(b.ReplyTo) > protocol.MaxReplyToLen {
+		return protocol.Errorf(protocol.CodeBadRequest, "replyTo is longer than %d bytes", protocol.MaxReplyToLen)
+	}
+	if b.User != nil {
+		if err := validUser(b.User); err != nil {
+			return err
+		}
+	}
+	if len(b.Data) > 0 && !bytes.Equal(b.Data, []byte("null")) {
+		if len(b.Data) > l.cfg.MaxDataBytes {
+			return protocol.Errorf(protocol.CodeBadRequest, "data is larger than %d bytes", l.cfg.MaxDataBytes)
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(b.Data, &obj) != nil {
+			return protocol.Errorf(protocol.CodeBadRequest, "data must be a JSON object")
+		}
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, b.Data) // valid: just unmarshalled
+		b.Data = compact.Bytes()
+	}
+	return nil
+}
+
+func validUser(u *protocol.User) *protocol.CodeError {
+	if u.ID == "" || len(u.ID) > 128 || !utf8.ValidString(u.ID) {
+		return protocol.Errorf(protocol.CodeBadRequest, "user.id must be 1–128 bytes of UTF-8")
+	}
+	if utf8.RuneCountInString(u.Name) > 64 || !utf8.ValidString(u.Name) {
+		return protocol.Errorf(protocol.CodeBadRequest, "user.name must be at most 64 characters")
+	}
+	switch u.Role {
+	case "", protocol.RoleViewer, protocol.RoleModerator, protocol.RoleAdmin, protocol.RoleGuest, "system":
+	default:
+		return protocol.Errorf(protocol.CodeBadRequest, "user.role must be viewer, moderator, admin, guest or system")
+	}
+	return nil
+}
+
+// cleanText makes text fit one line of a danmaku: control characters
+// (newlines included) become spaces, and surrounding space is trimmed.
+func cleanText(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, s)
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,103 @@
+// Package metrics names every Prometheus metric danmaku exports, in one
+// place, so dashboards have a single reference (docs/operations.md lists
+// them).
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Close and drop reasons used as label values.
+const (
+	ReasonSlowConsumer = "slow_consumer"
+	ReasonIdle         = "idle_timeout"
+	ReasonTooBig       = "message_too_big"
+	ReasonBadUTF8      = "invalid_utf8"
+	ReasonProtocol     = "protocol_error"
+	ReasonDrain        = "drain"
+	ReasonClient       = "client"
+	ReasonNotJoined    = "not_joined"
+	ReasonBadRequest   = "bad_request"
+	ReasonGap          = "gap"
+)
+
+// Metrics holds every collector. A nil *Metrics is not valid; use New.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Connections     prometheus.Gauge
+	ConnectsTotal   prometheus.Counter
+	Rooms           prometheus.Gauge
+	JoinsTotal      prometheus.Counter
+	ResumesTotal    *prometheus.CounterVec // result: recovered, fresh
+	MessagesIn      *prometheus.CounterVec // source: ws, api
+	MessagesOut     prometheus.Counter     // messages flushed into room batches
+	Frames          prometheus.Counter     // frames built (one per batch)
+	Deliveries      prometheus.Counter     // frame writes to viewers
+	BytesOut        prometheus.Counter
+	BytesIn         prometheus.Counter
+	Drops           *prometheus.CounterVec // reason
+	Closes          *prometheus.CounterVec // reason
+	Nacks           *prometheus.CounterVec // code
+	BatchSize       prometheus.Histogram
+	PublishToWrite  prometheus.Histogram // seconds from store accept (ts) to frame handed to the kernel
+	APIRequests     *prometheus.CounterVec
+	HandshakeErrors *prometheus.CounterVec
+}
+
+// New creates the collectors and registers them, with the Go runtime and
+// process collectors, in a fresh registry.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "danmaku_connections", Help: "Open viewer WebSocket connections."}),
+		ConnectsTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "danmaku_connects_total", Help: "WebSocket handshakes completed."}),
+		Rooms: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "danmaku_rooms", Help: "Rooms with at least one viewer on this gateway."}),
+		JoinsTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "danmaku_joins_total", Help: "Room joins."}),
+		ResumesTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_resumes_total", Help: "Joins with since, by result."}, []string{"result"}),
+		MessagesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_messages_in_total", Help: "Messages accepted and stored, by source."}, []string{"source"}),
+		MessagesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "danmaku_messages_out_total", Help: "Room messages put into batches by this gateway."}),
+		Frames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "danmaku_frames_total", Help: "Batch frames built (each encoded once, shared by all members)."}),
+		Deliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "danmaku_deliveries_total", Help: "Frames written to viewers."}),
+		BytesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "danmaku_bytes_out_total", Help: "Bytes handed to viewer sockets."}),
+		BytesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "danmaku_bytes_in_total", Help: "WebSocket message bytes received from viewers."}),
+		Drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_drops_total", Help: "Messages or frames not delivered, by reason."}, []string{"reason"}),
+		Closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_closes_total", Help: "Connections closed by the server or client, by reason."}, []string{"reason"}),
+		Nacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_nacks_total", Help: "Refused sends, by nack code."}, []string{"code"}),
+		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "danmaku_batch_size", Help: "Messages per batch frame.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500}}),
+		PublishToWrite: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "danmaku_publish_to_write_seconds", Help: "Time from a message's acceptance to its frame being written to viewers.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2}}),
+		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_api_requests_total", Help: "HTTP API requests, by route and status."}, []string{"route", "status"}),
+		HandshakeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_handshake_errors_total", Help: "Refused WebSocket handshakes, by reason."}, []string{"reason"}),
+	}
+	r.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.Connections, m.ConnectsTotal, m.Rooms, m.JoinsTotal, m.ResumesTotal,
+		m.MessagesIn, m.MessagesOut, m.Frames, m.Deliveries, m.BytesOut, m.BytesIn,
+		m.Drops, m.Closes, m.Nacks, m.BatchSize, m.PublishToWrite, m.APIRequests,
+		m.HandshakeErrors,
+	)
+	return m
+}
