@@ -190,7 +190,7 @@ func (s *session) onError(m *protocol.ServerMessage) bool {
 	c := s.c
 	ce := codeError(m)
 	c.mu.Lock()
-	req := c.popCtrlLocked("", m.Room)
+	req := c.popCtrlForErrorLocked(m.Room, m.Code)
 	if req == nil {
 		c.mu.Unlock()
 		return s.deliver(Event{Kind: EventError, Room: m.Room, Err: &ce})

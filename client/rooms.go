@@ -237,3 +237,33 @@ func (c *Client) popCtrlLocked(op, name string) *ctrlRequest {
 	}
 	return nil
 }
+
+// popCtrlForErrorLocked removes and returns the join or leave an error frame
+// answers. Error frames name no request, and the server answers some joins
+// at once (too_many_rooms) but others only after reading history, so wire
+// order alone would blame the wrong join. In order of preference: the
+// request for the error's room, if the server named one; for not_joined,
+// the oldest leave; for too_many_rooms, the newest join (the server admits
+// joins in order, so the refused ones are always the latest); otherwise the
+// oldest request. c.mu must be held.
+func (c *Client) popCtrlForErrorLocked(name, code string) *ctrlRequest {
+	if name != "" {
+		if req := c.popCtrlLocked("", name); req != nil {
+			return req
+		}
+	}
+	switch code {
+	case protocol.CodeNotJoined:
+		if req := c.popCtrlLocked(protocol.OpLeave, ""); req != nil {
+			return req
+		}
+	case protocol.CodeTooManyRooms:
+		for i := len(c.ctrl) - 1; i >= 0; i-- {
+			if req := c.ctrl[i]; req.op == protocol.OpJoin {
+				c.ctrl = slices.Delete(c.ctrl, i, i+1)
+				return req
+			}
+		}
+	}
+	return c.popCtrlLocked("", "")
+}
