@@ -64,6 +64,9 @@ type Config struct {
 	// MaxMessageBytes closes a connection that sends a larger message with
 	// 1009, after decompression. 0 means 4096.
 	MaxMessageBytes int
+	// MaxRequestBytes bounds a whole HTTP request (headers and body) on the
+	// shared port; larger requests are cut off. 0 means 4 MiB.
+	MaxRequestBytes int
 	// ReplayCount is how many recent messages a join without a usable since
 	// gets. 0 means 50; negative means none.
 	ReplayCount int
@@ -113,6 +116,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = 4096
+	}
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = 4 << 20
 	}
 	if c.ReplayCount == 0 {
 		c.ReplayCount = 50

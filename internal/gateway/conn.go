@@ -8,6 +8,7 @@ import (
 
 	"github.com/lesismal/nbio/nbhttp/websocket"
 
+	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -56,22 +57,22 @@ func (c *conn) touch(now time.Time) { c.lastActive.Store(now.UnixNano()) }
 
 func (c *conn) pending() int64 { return c.queued.Load() - c.written.Load() }
 
-// write hands b to the socket without blocking. A viewer whose unsent bytes
-// would pass the limit is closed with 4008 instead, so that it cannot hold
-// memory or slow anyone else.
+// write hands b to the socket without blocking. nbio writes what the kernel
+// takes at once and buffers the rest; a viewer whose unsent bytes then pass
+// the limit is closed with 4008, so that it cannot hold memory or slow
+// anyone else.
 func (c *conn) write(b []byte) bool {
 	if c.closing.Load() {
-		return false
-	}
-	if c.pending()+int64(len(b)) > int64(c.g.cfg.MaxPendingBytes) {
-		c.g.metrics.Drops.WithLabelValues("slow_consumer").Inc()
-		c.close(protocol.CloseSlowConsumer, "slow consumer")
 		return false
 	}
 	c.queued.Add(int64(len(b)))
 	if _, err := c.raw.Write(b); err != nil {
 		c.closing.Store(true)
 		return false
+	}
+	if c.pending() > int64(c.g.cfg.MaxPendingBytes) {
+		c.g.metrics.Drops.WithLabelValues(metrics.ReasonSlowConsumer).Inc()
+		c.close(protocol.CloseSlowConsumer, "slow consumer")
 	}
 	return true
 }

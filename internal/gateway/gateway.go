@@ -104,11 +104,12 @@ func (g *Gateway) Start(addr string, handler http.Handler) error {
 			}
 			return ln, err
 		},
-		Handler:                 handler,
-		KeepaliveTime:           g.cfg.HandshakeTimeout, // idle HTTP (pre-upgrade and API keep-alive) connections
-		ReadLimit:               64 << 10,               // request line + headers
-		MaxHTTPBodySize:         16 << 20,
-		MaxWriteBufferSize:      g.cfg.MaxPendingBytes + 64<<10,
+		Handler:         handler,
+		KeepaliveTime:   g.cfg.HandshakeTimeout, // idle HTTP (pre-upgrade and API keep-alive) connections
+		ReadLimit:       g.cfg.MaxRequestBytes,  // a whole HTTP request; logic bounds API bodies tighter
+		MaxHTTPBodySize: g.cfg.MaxRequestBytes,
+		// No nbio write-buffer cap: conn.write enforces MaxPendingBytes and
+		// closes with 4008, where nbio would drop the socket silently.
 		ReleaseWebsocketPayload: true,
 		OnAcceptError: func(err error) {
 			g.log.Debug("accept", "err", err)
@@ -117,6 +118,11 @@ func (g *Gateway) Start(addr string, handler http.Handler) error {
 	// We answer invalid UTF-8 with 1007 ourselves; nbio would send 1002.
 	engine.CheckUtf8 = func([]byte) bool { return true }
 	engine.OnWrittenSize(g.onWritten)
+	engine.Engine.OnOpen(func(*nbio.Conn) { raceRelease() })
+	engine.Engine.OnData(func(c *nbio.Conn, data []byte) {
+		raceAcquire()
+		c.DataHandler()(c, data)
+	})
 	if err := engine.Start(); err != nil {
 		return fmt.Errorf("gateway: listen %s: %w", addr, err)
 	}

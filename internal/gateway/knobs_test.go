@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"io"
 
 	"github.com/danmaku/danmaku/internal/gateway"
 	"github.com/danmaku/danmaku/protocol"
@@ -38,3 +39,5 @@ func (v *viewer) collectErr(room string, n int) []protocol.Message {
 	}
 	return got
 }
+
+func ioReadFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }

@@ -11,8 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/lesismal/nbio/logging"
 
 	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/cli"
@@ -66,8 +69,13 @@ func Start(t testing.TB, opts Options) *Stack {
 	return s
 }
 
+// quietNBIO silences nbio's process-wide logger once: tests log through
+// slog, and nbio would print to stdout.
+var quietNBIO sync.Once
+
 func (s *Stack) start(t testing.TB) error {
 	t.Helper()
+	quietNBIO.Do(func() { logging.SetLevel(logging.LevelError) })
 	log := s.opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
