@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -141,13 +142,19 @@ func AppendMessage(dst []byte, m Stored) []byte {
 	dst = append(dst, `,"prev":`...)
 	dst = strconv.AppendUint(dst, m.Prev, 10)
 	body := m.Body
-	if len(body) > 2 { // "{" + fields + "}"
-		dst = append(dst, ',')
-		dst = append(dst, body[1:]...)
-	} else {
-		dst = append(dst, '}')
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		body = bytes.TrimSpace(body) // bodies from json.Marshal never need this
 	}
-	return dst
+	if len(body) < 2 {
+		return append(dst, '}')
+	}
+	inner := bytes.TrimSpace(body[1 : len(body)-1])
+	if len(inner) == 0 {
+		return append(dst, '}')
+	}
+	dst = append(dst, ',')
+	dst = append(dst, inner...)
+	return append(dst, '}')
 }
 
 // AppendBatch appends a batch frame for room holding msgs (oldest first).
