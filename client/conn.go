@@ -152,8 +152,16 @@ func (s *session) end(cause error) {
 	s.conn.CloseNow()
 }
 
+// closeGrace bounds the close handshake of Close: a peer on a dead path
+// never answers, and Close should not hang for coder/websocket's 5s.
+const closeGrace = time.Second
+
 // closeNormal closes with 1000 and the close handshake, for Close.
 func (s *session) closeNormal() {
+	// Ending the session cancels the read loop's context, which makes
+	// coder/websocket drop the socket and so ends the handshake wait.
+	t := time.AfterFunc(closeGrace, func() { s.fail(ErrClosed) })
+	defer t.Stop()
 	s.conn.Close(websocket.StatusNormalClosure, "")
 	s.fail(ErrClosed)
 }

@@ -331,3 +331,18 @@ func TestDialErrors(t *testing.T) {
 		t.Fatal("Dial to a closed port succeeded")
 	}
 }
+
+func TestCloseOnADeadPathIsBounded(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{})
+	p := startProxy(t, strings.TrimPrefix(st.URL, "http://"))
+	c := dial(t, p.URL(), client.Options{})
+	if _, err := c.Join(ctxT(t), "x"); err != nil {
+		t.Fatal(err)
+	}
+	p.freezeAll()
+	start := time.Now()
+	c.Close()
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("Close took %v on a dead path", took)
+	}
+}
