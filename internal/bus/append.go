@@ -1,0 +1,231 @@
+package bus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers of a room's first message (see doc.go, "The first message").
+const (
+	firstHeader       = "Danmaku-First"
+	expectLastSubjSeq = "Nats-Expected-Last-Subject-Sequence"
+)
+
+// Append stores bodies (each a JSON object = json.Marshal(protocol.Body)) in
+// room's history in the given order and returns their offsets (JetStream
+// stream sequences). Concurrent Appends to one room are ordered by the
+// store. The bodies are pipelined: all are sent, then all acks awaited.
+//
+// On error some of the bodies may have been stored (and delivered live);
+// the caller cannot tell which. The bodies must not change until Append
+// returns.
+func (b *Bus) Append(ctx context.Context, room string, bodies [][]byte) ([]uint64, error) {
+	if err := b.usable(); err != nil {
+		return nil, err
+	}
+	entry, err := b.rooms.get(room)
+	if err != nil {
+		return nil, err
+	}
+	if len(bodies) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
+
+	start := time.Now() // no earlier than the store time of any body below
+	offsets := make([]uint64, 0, len(bodies))
+	rest := bodies
+	if !b.rooms.known(entry) {
+		offset, err := b.appendFirst(ctx, entry.subject, bodies[0])
+		if err != nil {
+			return nil, fmt.Errorf("bus: append to %q: %w", room, err)
+		}
+		offsets = append(offsets, offset)
+		rest = bodies[1:]
+	}
+	if len(rest) > 0 {
+		if offsets, err = b.publish(ctx, entry.subject, nil, rest, offsets); err != nil {
+			return nil, fmt.Errorf("bus: append to %q: %w", room, err)
+		}
+	}
+	b.rooms.appended(entry, start)
+	return offsets, nil
+}
+
+// appendFirst stores the first message this process writes to a room it
+// has not written to lately. It asks the store to accept it only if the
+// room holds no message, and marks it as the room's first; if the room does
+// hold messages the store refuses, and the body is stored plainly.
+func (b *Bus) appendFirst(ctx context.Context, subject string, body []byte) (uint64, error) {
+	header := nats.Header{expectLastSubjSeq: {"0"}, firstHeader: {"1"}}
+	offsets, err := b.publish(ctx, subject, header, [][]byte{body}, nil)
+	if err == nil {
+		return offsets[0], nil
+	}
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || (apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence &&
+		apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return 0, err
+	}
+	offsets, err = b.publish(ctx, subject, nil, [][]byte{body}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return offsets[0], nil
+}
+
+// publish sends bodies to the stream on subject, all with one reply
+// subject, then collects one ack per body, and appends the offsets to dst
+// in body order. One connection's messages are stored in the order they
+// were sent, so their sequences ascend in body order whatever order the
+// acks arrive in.
+func (b *Bus) publish(ctx context.Context, subject string, header nats.Header, bodies [][]byte, dst []uint64) ([]uint64, error) {
+	id, reply, replies := b.replies.open(len(bodies))
+	defer b.replies.done(id)
+	for _, body := range bodies {
+		var err error
+		if header == nil {
+			err = b.conn.PublishRequest(subject, reply, body)
+		} else {
+			err = b.conn.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Header: header, Data: body})
+		}
+		if err != nil {
+			return nil, sendErr(err)
+		}
+	}
+	start := len(dst)
+	for range bodies {
+		msg, err := b.next(ctx, replies)
+		if err != nil {
+			return nil, err
+		}
+		seq, err := parseAck(msg)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, seq)
+	}
+	slices.Sort(dst[start:])
+	return dst, nil
+}
+
+// parseAck returns the stream sequence of a JetStream publish ack, or the
+// error the stream answered with.
+func parseAck(msg *nats.Msg) (uint64, error) {
+	if status := msg.Header.Get("Status"); status != "" {
+		if status == "503" {
+			return 0, ErrNoStream
+		}
+		return 0, fmt.Errorf("%w: status %s %s", ErrBadReply, status, msg.Header.Get("Description"))
+	}
+	// Fast path for the common ack {"stream":"DANMAKU","seq":42}: find the
+	// sequence without a full JSON decode.
+	data := msg.Data
+	if !bytes.Contains(data, []byte(`"error"`)) {
+		if i := bytes.Index(data, []byte(`"seq":`)); i >= 0 {
+			digits := data[i+len(`"seq":`):]
+			n := 0
+			for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
+				n++
+			}
+			if seq, err := strconv.ParseUint(string(digits[:n]), 10, 64); err == nil && seq > 0 {
+				return seq, nil
+			}
+		}
+	}
+	var ack struct {
+		Error *jetstream.APIError `json:"error"`
+		Seq   uint64              `json:"seq"`
+	}
+	if err := json.Unmarshal(data, &ack); err != nil {
+		return 0, fmt.Errorf("%w: ack %q", ErrBadReply, data)
+	}
+	if ack.Error != nil {
+		return 0, ack.Error
+	}
+	if ack.Seq == 0 {
+		return 0, fmt.Errorf("%w: ack %q", ErrBadReply, data)
+	}
+	return ack.Seq, nil
+}
+
+// maxRoomCache bounds the per-process room cache.
+const maxRoomCache = 1 << 16
+
+// roomCache remembers, per room, its stream subject (so Append does not
+// rebuild it) and when this process last appended to it. A room counts as
+// known — its next message needs no first-message check — while that last
+// append is younger than the history TTL (less a margin for clock skew with
+// an external server): until then the room still holds at least that
+// message, because the per-room count limit never empties a room and the
+// age limit has not reached it.
+type roomCache struct {
+	ttl time.Duration
+
+	mu      sync.Mutex // guards entries and every entry's lastAppend
+	entries map[string]*roomEntry
+}
+
+type roomEntry struct {
+	subject    string
+	lastAppend time.Time // zero: never, as far as this process remembers
+}
+
+func newRoomCache(ttl time.Duration) *roomCache {
+	return &roomCache{ttl: ttl - min(ttl/10, time.Minute), entries: make(map[string]*roomEntry)}
+}
+
+func (c *roomCache) get(room string) (*roomEntry, error) {
+	c.mu.Lock()
+	entry := c.entries[room]
+	c.mu.Unlock()
+	if entry != nil {
+		return entry, nil
+	}
+	subject, err := roomSubject(room)
+	if err != nil {
+		return nil, err
+	}
+	entry = &roomEntry{subject: subject}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if existing := c.entries[room]; existing != nil {
+		return existing, nil
+	}
+	if len(c.entries) >= maxRoomCache {
+		// Forget an arbitrary room. The cost of forgetting is one extra
+		// round trip on its next append, never a wrong answer.
+		for name := range c.entries {
+			delete(c.entries, name)
+			break
+		}
+	}
+	c.entries[room] = entry
+	return entry, nil
+}
+
+func (c *roomCache) known(e *roomEntry) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !e.lastAppend.IsZero() && time.Since(e.lastAppend) < c.ttl
+}
+
+// appended records an append that began at start.
+func (c *roomCache) appended(e *roomEntry, start time.Time) {
+	c.mu.Lock()
+	if start.After(e.lastAppend) {
+		e.lastAppend = start
+	}
+	c.mu.Unlock()
+}

@@ -1,0 +1,79 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkAppend measures storing bodies through the embedded server: one
+// caller at a time, and (parallel) as many callers as the logic layer's
+// concurrent sends would make.
+func BenchmarkAppend(b *testing.B) {
+	for _, size := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("bodies=%d", size), func(b *testing.B) {
+			bus := open(b, Config{HistorySize: 1000})
+			batch := bodies(size)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for b.Loop() {
+				if _, err := bus.Append(ctx, "bench", batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*size)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+	b.Run("bodies=1/parallel", func(b *testing.B) {
+		bus := open(b, Config{HistorySize: 1000})
+		batch := bodies(1)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.SetParallelism(32)
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := bus.Append(ctx, "bench", batch); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	})
+}
+
+// BenchmarkAfter measures a resume read of 100 messages.
+func BenchmarkAfter(b *testing.B) {
+	bus := open(b, Config{HistorySize: 1000})
+	offs := appendN(b, bus, "bench", 1000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		msgs, complete, err := bus.After(ctx, "bench", offs[899], 100)
+		if err != nil || !complete || len(msgs) != 100 {
+			b.Fatal(err, complete, len(msgs))
+		}
+	}
+}
+
+// BenchmarkLatest measures a fresh join's read of the newest 50 messages of
+// a full room that shares the stream with other rooms.
+func BenchmarkLatest(b *testing.B) {
+	bus := open(b, Config{HistorySize: 1000})
+	for range 10 {
+		appendN(b, bus, "bench", 100)
+		appendN(b, bus, "noise", 300)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if msgs, err := bus.Latest(ctx, "bench", 50); err != nil || len(msgs) != 50 {
+			b.Fatal(err, len(msgs))
+		}
+	}
+}
