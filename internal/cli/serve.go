@@ -54,6 +54,12 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	return o
 }
 
+func newServeFlagSet(out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("danmaku serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
+}
+
 // serveOptions is what the serve flags fill.
 type serveOptions struct {
 	cfg                 ServerConfig
@@ -63,8 +69,7 @@ type serveOptions struct {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("danmaku serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newServeFlagSet(stderr)
 	o := serveFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// TestMain doubles as the danmaku binary: with DANMAKU_TEST_MAIN set, the
+// test executable runs Main, so process tests exercise the real command.
+func TestMain(m *testing.M) {
+	if os.Getenv("DANMAKU_TEST_MAIN") == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"))
+}
+
+// startProcess runs "danmaku serve" as a child process and returns it with
+// its base URL, read from the banner.
+func startProcess(t *testing.T, dataDir string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--api-key", "k", "--drain-timeout", "300ms"}, args...)...)
+	cmd.Env = append(os.Environ(), "DANMAKU_TEST_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`Demo page:\s+(http://\S+)/`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-urls:
+		return cmd, u, &stderr
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no banner; stderr:\n%s", stderr.String())
+	}
+	return nil, "", nil
+}
+
+// SIGTERM drains: viewers get 4000, the process exits 0, and history
+// survives into the next run on the same data directory.
+func TestServeSIGTERMDrainsAndKeepsHistory(t *testing.T) {
+	dir := t.TempDir()
+	cmd, base, stderr := startProcess(t, dir)
+	ws, _, err := websocket.Dial(t.Context(), strings.Replace(base, "http", "ws", 1)+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(t.Context(), websocket.MessageText, []byte(`{"op":"join","room":"keep"}`)); err != nil {
+		t.Fatal(err)
+	}
+	offsets := publish(t, base, "keep", "one", "two")
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := 0
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, _, err := ws.Read(ctx)
+		cancel()
+		if err != nil {
+			code = int(websocket.CloseStatus(err))
+			break
+		}
+	}
+	if code != protocol.CloseDraining {
+		t.Fatalf("viewer closed with %d, want 4000", code)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve exited with %v; stderr:\n%s", err, stderr)
+	}
+
+	_, base2, _ := startProcess(t, dir)
+	resp, err := httpGet(base2+"/v1/rooms/keep/messages", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h protocol.HistoryResponse
+	if err := json.Unmarshal(resp, &h); err != nil || len(h.Messages) != 2 || h.Messages[1].Offset != offsets[1] {
+		t.Fatalf("history after restart: %s", resp)
+	}
+}
+
+func TestSendCommand(t *testing.T) {
+	_, base, _ := startProcess(t, t.TempDir())
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"send", "--api-url", base, "--api-key", "k", "--room", "cli", "--text", "from the CLI", "--color", "#00ff00"}, &out, &errOut); code != 0 {
+		t.Fatalf("send exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "stored in cli at offset") {
+		t.Fatalf("output %q", out.String())
+	}
+	errOut.Reset()
+	if code := Main([]string{"send", "--api-url", base, "--api-key", "wrong", "--text", "x"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "unauthorized") {
+		t.Fatalf("bad key: exit %d, %q", code, errOut.String())
+	}
+}
+
+func TestEnvironmentAndUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"nope"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut.String())
+	}
+	t.Setenv("DANMAKU_MAX_TEXT_RUNES", "7")
+	t.Setenv("DANMAKU_API_KEY", "a,b")
+	fs := newServeFlagSet(io.Discard)
+	o := serveFlags(fs)
+	if err := parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if o.cfg.Logic.MaxTextRunes != 7 || len(o.keys) != 2 || o.keys[1] != "b" {
+		t.Fatalf("env not applied: runes %d keys %v", o.cfg.Logic.MaxTextRunes, o.keys)
+	}
+	if code := Main([]string{"serve", "--batch-window", "soon"}, &out, &errOut); code != 2 {
+		t.Fatalf("bad flag exit %d", code)
+	}
+}
+
+func publish(t *testing.T, base, room string, texts ...string) []uint64 {
+	t.Helper()
+	req := protocol.PublishRequest{}
+	for _, x := range texts {
+		req.Messages = append(req.Messages, protocol.PublishMessage{Text: x})
+	}
+	var resp protocol.PublishResponse
+	if err := postJSON(t.Context(), base+"/v1/rooms/"+room+"/messages", "k", 10*time.Second, req, &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp.Offsets
+}
+
+func httpGet(url, key string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
