@@ -93,10 +93,12 @@ func splitListen(addr string) (string, int, error) {
 	return host, port, nil
 }
 
-// serverLog adapts slog to nats-server's Logger interface.
+// serverLog adapts slog to nats-server's Logger interface. The embedded
+// server's notices (its start-up banner, mostly) are detail for danmaku's
+// users, so they log at debug level.
 type serverLog struct{ l *slog.Logger }
 
-func (s serverLog) Noticef(format string, v ...any) { s.l.Info(fmt.Sprintf(format, v...)) }
+func (s serverLog) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s serverLog) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
 func (s serverLog) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
 func (s serverLog) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
