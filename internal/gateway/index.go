@@ -38,12 +38,6 @@ func (x *lockedIndex) remove(c *conn) {
 	}
 }
 
-func (x *lockedIndex) len() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return len(x.conns)
-}
-
 // snapshot copies the connection list so that writes happen without the lock.
 func (x *lockedIndex) snapshot() []*conn {
 	x.mu.Lock()
