@@ -79,11 +79,14 @@ type Nack struct {
 	RetryAfterMs int64  `json:"retryAfterMs,omitempty"`
 }
 
-// Error reports a problem with the client's last message.
+// Error reports a problem with the client's last message. Room is an
+// addition to PROTOCOL.md v1: set when the message concerned a room, so that
+// a client with several joins in flight can tell which one failed.
 type Error struct {
 	Op      string `json:"op"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Room    string `json:"room,omitempty"`
 }
 
 // Authed confirms auth.

@@ -90,8 +90,11 @@ func (c *conn) reply(payload []byte) {
 	c.write(b)
 }
 
-func (c *conn) replyError(code, message string) {
-	c.reply(protocol.Marshal(protocol.Error{Op: protocol.OpError, Code: code, Message: message}))
+func (c *conn) replyError(code, message string) { c.replyRoomError("", code, message) }
+
+// replyRoomError reports an error about one room, naming it.
+func (c *conn) replyRoomError(room, code, message string) {
+	c.reply(protocol.Marshal(protocol.Error{Op: protocol.OpError, Code: code, Message: message, Room: room}))
 }
 
 // close sends a close frame with code and closes the socket once the viewer

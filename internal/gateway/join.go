@@ -24,7 +24,7 @@ func (g *Gateway) join(c *conn, msg *protocol.ClientMessage) {
 	old := c.rooms[msg.Room]
 	if old == nil && len(c.rooms) >= g.cfg.MaxRoomsPerConn {
 		c.mu.Unlock()
-		c.replyError(protocol.CodeTooManyRooms, "a connection may join at most "+itoa(g.cfg.MaxRoomsPerConn)+" rooms; leave one first")
+		c.replyRoomError(msg.Room, protocol.CodeTooManyRooms, "a connection may join at most "+itoa(g.cfg.MaxRoomsPerConn)+" rooms; leave one first")
 		return
 	}
 	m := &membership{}
@@ -67,7 +67,7 @@ func (g *Gateway) completeJoin(c *conn, m *membership, since *uint64, epoch stri
 	if r.loadErr != nil {
 		if r.loadErr != errRoomClosed {
 			g.log.Warn("room history unavailable", "room", r.name, "err", r.loadErr)
-			c.replyError(protocol.CodeUnavailable, "room history is unavailable; retry the join")
+			c.replyRoomError(r.name, protocol.CodeUnavailable, "room history is unavailable; retry the join")
 		}
 		return
 	}
@@ -190,7 +190,7 @@ func (g *Gateway) leave(c *conn, msg *protocol.ClientMessage) {
 	}
 	c.mu.Unlock()
 	if m == nil {
-		c.replyError(protocol.CodeNotJoined, "not in room "+quote(msg.Room))
+		c.replyRoomError(msg.Room, protocol.CodeNotJoined, "not in room "+quote(msg.Room))
 		return
 	}
 	c.bucket.enqueue(task{kind: taskLeave, room: m.room, conn: c, member: m})
