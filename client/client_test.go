@@ -274,9 +274,7 @@ func TestJoinCancelledIsUndone(t *testing.T) {
 		t.Fatalf("cancelled Join = %+v", r)
 	}
 	fc.expect(protocol.OpLeave)
-	// The late replies are matched and dropped.
-	fc.joined("r", "e1", 3, false)
-	fc.batch("r", [2]uint64{3, 2})
+	// Like the real server, the leave voids the join: no joined reply.
 	fc.send(protocol.Left{Op: protocol.OpLeft, Room: "r"})
 	if len(c.Offsets()) != 0 {
 		t.Fatalf("Offsets after a cancelled join: %v", c.Offsets())
@@ -382,4 +380,35 @@ func TestHeartbeatPingsAndReconnectsWhenTheServerIsSilent(t *testing.T) {
 		t.Fatalf("reconnecting because %v", ev.Err)
 	}
 	fs.accept()
+}
+
+func TestLeaveOvertakingAJoinDoesNotConfuseTheNextJoin(t *testing.T) {
+	fs := newFakeServer(t)
+	c := dialFake(t, fs, Options{})
+	fc := fs.accept()
+
+	first := joinAsync(t.Context(), c, "r")
+	fc.expect(protocol.OpJoin)
+	left := make(chan error, 1)
+	go func() { left <- c.Leave(t.Context(), "r") }()
+	fc.expect(protocol.OpLeave)
+	if r := waitResult(t, first); !errors.Is(r.err, ErrLeft) {
+		t.Fatalf("Join overtaken by Leave = %v, want ErrLeft", r.err)
+	}
+	// Like the real server, the leave voids the join: only left comes back.
+	fc.send(protocol.Left{Op: protocol.OpLeft, Room: "r"})
+	if err := <-left; err != nil {
+		t.Fatalf("Leave: %v", err)
+	}
+
+	second := joinAsync(t.Context(), c, "r")
+	fc.expect(protocol.OpJoin)
+	fc.joined("r", "e1", 7, false)
+	if r := waitResult(t, second); r.err != nil || r.joined.Offset != 7 {
+		t.Fatalf("the next Join = %+v", r)
+	}
+	fc.batch("r", [2]uint64{8, 7})
+	if got := roomOffsets(t, c, "r", 1); !slices.Equal(got, []uint64{8}) {
+		t.Fatalf("offsets %v", got)
+	}
 }

@@ -167,6 +167,7 @@ func (c *Client) abandonJoin(r *room, w chan result, err error) (protocol.Joined
 	if c.rooms[r.name] == r && !r.cur.established() && len(r.waiters) == 0 {
 		delete(c.rooms, r.name)
 		undo = r.pending
+		c.forgetJoinsLocked(r)
 	}
 	c.mu.Unlock()
 	if undo != nil {
@@ -194,9 +195,10 @@ func (c *Client) Leave(ctx context.Context, name string) error {
 		c.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrNotJoined, name)
 	}
-	delete(c.rooms, name)
-	r.fail(ErrLeft)
 	onServer := r.cur.established() || r.pending != nil
+	delete(c.rooms, name)
+	c.forgetJoinsLocked(r)
+	r.fail(ErrLeft)
 	s := c.sess
 	c.mu.Unlock()
 	if !onServer || s == nil {
@@ -224,6 +226,15 @@ func (c *Client) Leave(ctx context.Context, name string) error {
 func leaveFrame(name string) []byte {
 	frame, _ := (&protocol.ClientMessage{Op: protocol.OpLeave, Room: name}).Encode()
 	return frame
+}
+
+// forgetJoinsLocked drops the pending joins of a room being left. The
+// server voids a join that a leave overtakes and never answers it; left in
+// place, such an entry would take the joined reply of a later join of the
+// same room. c.mu must be held.
+func (c *Client) forgetJoinsLocked(r *room) {
+	c.ctrl = slices.DeleteFunc(c.ctrl, func(req *ctrlRequest) bool { return req.op == protocol.OpJoin && req.room == r })
+	r.pending = nil
 }
 
 // popCtrlLocked removes and returns the oldest pending request matching op
