@@ -2,10 +2,122 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lesismal/nbio/logging"
+
+	"github.com/danmaku/danmaku/internal/bench"
 )
 
+// workerFlag, as the first argument of "bench", runs one load-generator
+// worker process; the bench parent starts these itself. It is not in the
+// help.
+const workerFlag = "--internal-worker"
+
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("bench: not wired yet")
+	if len(args) > 0 && args[0] == workerFlag {
+		return runBenchWorker(ctx, stderr)
+	}
+	fs := flag.NewFlagSet("danmaku bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: danmaku bench --scenario NAME [flags]\n\n")
+		fmt.Fprintf(stderr, "Load-tests a danmaku server on this host (loopback only). Without --url it starts\n")
+		fmt.Fprintf(stderr, "\"danmaku serve\" itself on a free port and a temporary data directory, and stops it\n")
+		fmt.Fprintf(stderr, "at the end. Connections are spread over worker processes of at most --per-worker\n")
+		fmt.Fprintf(stderr, "each, bound to source addresses 127.0.0.2–127.0.0.254.\n\nScenarios:\n%s\nFlags:\n", bench.ScenarioHelp())
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExit status: 0 when the run worked (missed goals are reported), 1 when it failed\n")
+		fmt.Fprintf(stderr, "(setup, a dead server or worker) or, with --check, when a goal was missed.\n")
+	}
+	var cfg bench.Config
+	var serverArgs stringList
+	fs.StringVar(&cfg.Scenario, "scenario", "", "scenario to run (required): idle, hot-room, many-rooms, low-rate, connect-storm, ingress")
+	fs.StringVar(&cfg.URL, "url", "", "target a running server: ws://host:port/ws or http://host:port (empty: start one)")
+	fs.StringVar(&cfg.APIURL, "api-url", "", "HTTP API base of a running server (empty: derived from --url)")
+	fs.StringVar(&cfg.APIKey, "api-key", "", "HTTP API key of a running server (with --url)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server, for RSS and CPU sampling (with --url)")
+	fs.Var(&serverArgs, "server-arg", "extra flag for the started server, e.g. --server-arg=--batch-window=20ms (repeatable)")
+	fs.IntVar(&cfg.Viewers, "viewers", 0, "connections (0: the scenario's default)")
+	fs.IntVar(&cfg.Rooms, "rooms", 0, "rooms; viewer i joins room i mod rooms (0: the scenario's default)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "messages per second published over all rooms (0: the scenario's default)")
+	fs.IntVar(&cfg.Batch, "batch", 0, "messages per publish request, 1–1000 (0: the scenario's default)")
+	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "measured publishing or sending time")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "publishing or sending before the measured time (latencies not recorded); negative: none")
+	fs.DurationVar(&cfg.Settle, "settle", 5*time.Second, "idle, connect-storm: rest before reading the server's RSS")
+	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "after publishing, the longest wait for the last deliveries")
+	fs.IntVar(&cfg.PerWorker, "per-worker", 9000, "most connections per worker process (open files are limited per process)")
+	fs.Float64Var(&cfg.SamplePercent, "sample", 1, "percent of viewers that check every offset and prev (at least 10)")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 256, "dials in flight per worker")
+	fs.IntVar(&cfg.Window, "window", 4, "ingress: sends in flight per connection")
+	fs.IntVar(&cfg.Publishers, "publishers", 32, "publish requests in flight")
+	fs.IntVar(&cfg.Sources, "sources", 253, "source addresses 127.0.0.2… to spread connections over (-1: let the kernel choose)")
+	compression := fs.Bool("compression", true, "viewers offer permessage-deflate, as browsers do (the server compresses each frame once)")
+	fs.BoolVar(&cfg.Check, "check", false, "exit 1 when a goal is missed")
+	jsonOut := fs.Bool("json", false, "print the summary as one JSON object (fields: see internal/bench/report.go and docs/benchmarks.md)")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	logLevel := fs.String("log-level", "warn", "log level of the bench, its workers and its server: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.Scenario == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: --scenario is required", errUsage)
+	}
+	log, err := newLogger(stderr, *logLevel, "text")
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench: finding this executable: %w", err)
+	}
+	cfg.ServerArgs = serverArgs
+	cfg.NoCompression = !*compression
+	cfg.ServerCommand = []string{exe, "serve"}
+	cfg.WorkerCommand = []string{exe, "bench", workerFlag}
+	cfg.Logger = log
+	cfg.Stderr = stderr
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	s, err := bench.Run(ctx, cfg)
+	if s != nil {
+		var werr error
+		if *jsonOut {
+			werr = s.WriteJSON(stdout)
+		} else {
+			werr = s.WriteText(stdout)
+		}
+		if werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if errors.Is(err, bench.ErrGoalsMissed) {
+		var missed []string
+		for _, g := range s.Goals {
+			if !g.Met {
+				missed = append(missed, g.Name)
+			}
+		}
+		return fmt.Errorf("goals missed: %s", strings.Join(missed, ", "))
+	}
+	return err
+}
+
+// runBenchWorker is one worker process: commands on stdin, events on
+// stdout, logs on stderr.
+func runBenchWorker(ctx context.Context, stderr io.Writer) error {
+	log, err := newLogger(stderr, "warn", "text")
+	if err != nil {
+		return err
+	}
+	logging.SetLevel(logging.LevelError)
+	return bench.RunWorker(ctx, os.Stdin, os.Stdout, log, false)
 }

@@ -1,0 +1,13 @@
+package bench_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"),
+	)
+}

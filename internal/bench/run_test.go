@@ -1,0 +1,85 @@
+package bench_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/danmaku/danmaku/internal/bench"
+	"github.com/danmaku/danmaku/internal/stacktest"
+)
+
+// TestScenariosEndToEnd runs tiny versions of the scenarios against a real
+// node started in-process, with in-process workers.
+func TestScenariosEndToEnd(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{})
+	base := bench.Config{URL: st.WSURL, APIKey: st.APIKey, Drain: 10 * time.Second, Settle: 200 * time.Millisecond}
+
+	t.Run("hot-room", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Viewers, cfg.Rooms, cfg.Rate, cfg.Batch = bench.ScenarioHotRoom, 50, 2, 100, 5
+		cfg.Duration, cfg.Warmup = 3*time.Second, 500*time.Millisecond
+		s, err := bench.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := s.Delivery
+		if d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 || d.ViewersShort != 0 || d.ViewersOver != 0 || d.Malformed != 0 {
+			t.Errorf("delivery = %+v, want everything once, in order", d)
+		}
+		if d.Expected != s.Publish.Messages*25 || s.Publish.Messages < 300 {
+			t.Errorf("expected %d deliveries for %d published messages (2 rooms of 25)", d.Expected, s.Publish.Messages)
+		}
+		if d.SampleViewers != 10 || d.SampleMsgs == 0 {
+			t.Errorf("%d sample viewers checked %d messages, want 10 and some", d.SampleViewers, d.SampleMsgs)
+		}
+		if s.Latency.Count == 0 || s.Latency.P50Ms <= 0 || s.Latency.P50Ms > 1000 {
+			t.Errorf("latency = %+v", s.Latency)
+		}
+		if s.Connect.Handshakes != 50 || s.Connect.Joined != 50 {
+			t.Errorf("connect = %+v", s.Connect)
+		}
+	})
+	t.Run("hot-room-plain", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Viewers, cfg.Rooms, cfg.Rate, cfg.Batch, cfg.NoCompression = bench.ScenarioHotRoom, 20, 1, 200, 10, true
+		cfg.Duration, cfg.Warmup = time.Second, -1
+		s, err := bench.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := s.Delivery; d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 {
+			t.Errorf("delivery without compression = %+v", d)
+		}
+	})
+	t.Run("ingress", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Viewers, cfg.Rooms = bench.ScenarioIngress, 20, 20
+		cfg.Duration, cfg.Warmup = time.Second, 200*time.Millisecond
+		s, err := bench.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := s.Ingress
+		if in.Accepted == 0 || in.AcceptedPerSec <= 0 || in.Nacked != 0 || in.AckLatency.Count == 0 {
+			t.Errorf("ingress = %+v", in)
+		}
+	})
+	t.Run("connect-storm", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Viewers = bench.ScenarioConnectStorm, 100
+		s, err := bench.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Connect.Handshakes != 100 || s.Connect.HandshakesPerSec <= 0 || len(s.Goals) != 1 {
+			t.Errorf("connect = %+v, goals %+v", s.Connect, s.Goals)
+		}
+	})
+	t.Run("refuses non-loopback", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.URL = bench.ScenarioIdle, "ws://192.0.2.1:80/ws"
+		if _, err := bench.Run(t.Context(), cfg); err == nil {
+			t.Error("a non-loopback target was accepted")
+		}
+	})
+}

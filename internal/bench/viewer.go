@@ -1,0 +1,406 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"hash/maphash"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/lesismal/nbio"
+
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// viewer is one WebSocket connection of a worker. nbio calls onData for a
+// connection serially on one poller goroutine, which owns the fields marked
+// so; the counters are atomic because the worker reads them elsewhere.
+type viewer struct {
+	w      *worker
+	index  int // global viewer index
+	room   int // index into the plan's rooms
+	sample bool
+	conn   *nbio.Conn
+	shard  *shard
+
+	// Owned by the poller goroutine.
+	partial        []byte // an incomplete frame carried over to the next read
+	fragment       []byte // a fragmented message being reassembled
+	fragOp         byte
+	fragCompressed bool
+	last           uint64 // sample viewers: the newest offset seen
+
+	msgs      atomic.Uint64 // room messages received
+	joined    atomic.Bool
+	closeCode atomic.Int32 // close code the server sent, 0 if none
+
+	// Ingress only.
+	sendMu   sync.Mutex // guards inflight
+	inflight int
+}
+
+// shard holds the counters and latency histogram of the viewers on one
+// nbio poller, so that pollers never contend with each other.
+type shard struct {
+	msgs, frames, bytes, sent, acks, nacks atomic.Uint64
+	malformed                              atomic.Uint64
+
+	mu         sync.Mutex // guards the fields below
+	latency    Histogram
+	ackLatency Histogram
+	gaps, dups uint64
+	sampleMsgs uint64
+	nackCodes  map[string]uint64
+
+	_ [64]byte // keep neighbouring shards off this cache line
+}
+
+// raceEdge gives the race detector the happens-before edge that nbio's
+// epoll handoff hides: a viewer is set up by a dial goroutine and then used
+// on a poller goroutine. In normal builds it costs one uncontended load per
+// read.
+var raceEdge atomic.Uint64
+
+// onData handles bytes read from the connection.
+func (v *viewer) onData(data []byte) {
+	raceEdge.Load()
+	now := time.Now().UnixNano()
+	v.shard.bytes.Add(uint64(len(data)))
+	buf := data
+	if len(v.partial) > 0 {
+		v.partial = append(v.partial, data...)
+		buf = v.partial
+	}
+	for len(buf) > 0 {
+		fin, op, h, n, ok := frameHeader(buf)
+		if !ok || uint64(len(buf)-h) < n {
+			break
+		}
+		if buf[1]&0x80 != 0 { // servers never mask
+			v.malformed()
+			return
+		}
+		v.onFrame(fin, op, buf[h:h+int(n)], now)
+		buf = buf[h+int(n):]
+	}
+	switch {
+	case len(buf) == 0:
+		v.partial = v.partial[:0]
+		if cap(v.partial) > 256<<10 {
+			v.partial = nil
+		}
+	case len(v.partial) > 0:
+		// buf is a suffix of partial: move it to the front.
+		v.partial = v.partial[:copy(v.partial, buf)]
+	default:
+		v.partial = append(v.partial[:0], buf...) // data is nbio's buffer
+	}
+}
+
+func (v *viewer) onFrame(fin bool, op byte, payload []byte, now int64) {
+	compressed := op&rsv1 != 0
+	op &^= rsv1
+	switch op {
+	case opText, opBinary:
+		if !fin {
+			v.fragOp = op
+			v.fragCompressed = compressed
+			v.fragment = append(v.fragment[:0], payload...)
+			return
+		}
+		v.onWhole(payload, compressed, now)
+	case opContinuation:
+		v.fragment = append(v.fragment, payload...)
+		if fin {
+			v.onWhole(v.fragment, v.fragCompressed, now)
+			v.fragment = nil
+		}
+	case opPing:
+		_, _ = v.conn.Write(clientFrame(opPong, payload))
+	case opPong:
+	case opClose:
+		code := int32(1005)
+		if len(payload) >= 2 {
+			code = int32(payload[0])<<8 | int32(payload[1])
+		}
+		v.closeCode.Store(code)
+		_, _ = v.conn.Write(clientFrame(opClose, payload[:min(len(payload), 2)]))
+		_ = v.conn.Close()
+	default:
+		v.malformed()
+	}
+}
+
+func (v *viewer) malformed() {
+	v.shard.malformed.Add(1)
+	_ = v.conn.Close()
+}
+
+// onMessage handles one complete text message.
+func (v *viewer) onMessage(p []byte, now int64) {
+	if bytes.HasPrefix(p, batchPrefix) {
+		v.onBatch(p, now)
+		return
+	}
+	switch {
+	case bytes.HasPrefix(p, []byte(`{"op":"ack"`)):
+		v.onAck(p, now)
+	case bytes.HasPrefix(p, []byte(`{"op":"joined"`)):
+		var j protocol.Joined
+		if json.Unmarshal(p, &j) != nil {
+			v.shard.malformed.Add(1)
+			return
+		}
+		v.last = j.Offset
+		if !v.joined.Swap(true) {
+			v.w.joined.Add(1)
+		}
+		if v.w.sending.Load() {
+			v.fill()
+		}
+	case bytes.HasPrefix(p, []byte(`{"op":"nack"`)), bytes.HasPrefix(p, []byte(`{"op":"error"`)):
+		var m protocol.ServerMessage
+		if json.Unmarshal(p, &m) != nil {
+			v.shard.malformed.Add(1)
+			return
+		}
+		code := m.Code
+		if m.Op == protocol.OpError {
+			code = "error:" + code
+		}
+		v.shard.mu.Lock()
+		if v.shard.nackCodes == nil {
+			v.shard.nackCodes = map[string]uint64{}
+		}
+		v.shard.nackCodes[code]++
+		v.shard.mu.Unlock()
+		if m.Op == protocol.OpNack {
+			v.shard.nacks.Add(1)
+			// Not refilled here: the worker's refill tick sends again, so a
+			// refusing server is not answered with a tight loop.
+			v.sendMu.Lock()
+			v.inflight--
+			v.sendMu.Unlock()
+		}
+	}
+	// online, pong and user frames need nothing.
+}
+
+// onWhole handles a whole message, inflating it first if compressed.
+// Every viewer of a room gets the same compressed bytes (the server
+// compresses each frame once), so viewers other than the samples look the
+// frame up by a hash of those bytes and inflate only on a miss.
+func (v *viewer) onWhole(p []byte, compressed bool, now int64) {
+	if !compressed {
+		v.onMessage(p, now)
+		return
+	}
+	rc := &v.w.rooms[v.room]
+	var key uint64
+	if !v.sample {
+		key = maphash.Bytes(v.w.seed, p)
+		if e := rc.deflated.Load(); e != nil && e.key == key && e.size == len(p) {
+			v.countBatch(e.pb, now)
+			return
+		}
+	}
+	plain, err := inflate(p)
+	if err != nil {
+		v.malformed()
+		return
+	}
+	if !bytes.HasPrefix(plain, batchPrefix) {
+		v.onMessage(plain, now)
+		return
+	}
+	pb := v.parseBatch(plain)
+	if pb == nil {
+		return
+	}
+	if !v.sample {
+		rc.deflated.Store(&deflatedBatch{key: key, size: len(p), pb: pb})
+	}
+	v.countBatch(pb, now)
+}
+
+// onBatch counts a batch frame's messages and records their latency.
+func (v *viewer) onBatch(p []byte, now int64) {
+	if pb := v.parseBatch(p); pb != nil {
+		v.countBatch(pb, now)
+	}
+}
+
+// parseBatch parses a batch payload: on its own for sample viewers, through
+// the room's cache for the others. nil means malformed (counted).
+func (v *viewer) parseBatch(p []byte) *parsedBatch {
+	room, msgs, err := splitBatch(p)
+	if err != nil || string(room) != v.w.plan.Rooms[v.room] {
+		v.shard.malformed.Add(1)
+		return nil
+	}
+	var pb *parsedBatch
+	if v.sample {
+		// Sample viewers decode their own bytes and check the order.
+		if pb, err = parseMessages(msgs, len(p)); err != nil {
+			pb = nil
+		}
+	} else {
+		pb = v.w.rooms[v.room].parse(msgs, len(p))
+	}
+	if pb == nil {
+		v.shard.malformed.Add(1)
+	}
+	return pb
+}
+
+// countBatch counts a batch's messages, records their latency and, for
+// sample viewers, checks their order.
+func (v *viewer) countBatch(pb *parsedBatch, now int64) {
+	n := uint64(len(pb.offsets))
+	v.msgs.Add(n)
+	sh := v.shard
+	sh.msgs.Add(n)
+	sh.frames.Add(1)
+	after := v.w.recordAfter.Load()
+	sh.mu.Lock()
+	if after > 0 {
+		for _, t := range pb.ts {
+			if t >= after {
+				sh.latency.RecordN(now-t, 1)
+			}
+		}
+	}
+	if v.sample {
+		sh.sampleMsgs += n
+		for i, off := range pb.offsets {
+			switch {
+			case off <= v.last:
+				sh.dups++
+			case pb.prevs[i] != v.last:
+				sh.gaps++
+				v.last = off
+			default:
+				v.last = off
+			}
+		}
+	}
+	sh.mu.Unlock()
+}
+
+// roomCache shares the parse of a room's latest frame among a worker's
+// viewers: they all receive the same bytes.
+type roomCache struct {
+	latest   atomic.Pointer[parsedBatch]
+	deflated atomic.Pointer[deflatedBatch]
+}
+
+// deflatedBatch is the parse of a compressed frame, by a hash of its bytes.
+type deflatedBatch struct {
+	key  uint64
+	size int
+	pb   *parsedBatch
+}
+
+// deflateTail ends every compressed message; senders drop it (RFC 7692).
+var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
+
+var inflaters sync.Pool // of io.ReadCloser from flate.NewReader (flate.Resetter)
+
+// inflate decompresses one permessage-deflate message.
+func inflate(p []byte) ([]byte, error) {
+	src := io.MultiReader(bytes.NewReader(p), bytes.NewReader(deflateTail))
+	var r io.ReadCloser
+	if x, ok := inflaters.Get().(io.ReadCloser); ok {
+		r = x
+		if err := r.(flate.Resetter).Reset(src, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		r = flate.NewReader(src)
+	}
+	out, err := io.ReadAll(r)
+	if err == io.ErrUnexpectedEOF {
+		err = nil // the stream ends at the sync flush, without a final block
+	}
+	inflaters.Put(r)
+	return out, err
+}
+
+// parse returns the parse of msgs, from the cache when the frame (first
+// offset and length) is the one parsed last.
+func (rc *roomCache) parse(msgs []byte, size int) *parsedBatch {
+	first, ok := firstOffset(msgs)
+	if !ok {
+		return nil
+	}
+	if pb := rc.latest.Load(); pb != nil && pb.first == first && pb.size == size {
+		return pb
+	}
+	pb, err := parseMessages(msgs, size)
+	if err != nil {
+		return nil
+	}
+	rc.latest.Store(pb)
+	return pb
+}
+
+// Ingress: a viewer keeps Window sends in flight; the id of each send is
+// its send time, so the ack carries its own latency.
+
+var ackIDPrefix = []byte(`{"op":"ack","id":"`)
+
+func (v *viewer) onAck(p []byte, now int64) {
+	sh := v.shard
+	sh.acks.Add(1)
+	if rest, ok := bytes.CutPrefix(p, ackIDPrefix); ok {
+		if sent, _, ok := readUint(rest); ok && int64(sent) >= v.w.recordAfter.Load() && v.w.recordAfter.Load() > 0 {
+			sh.mu.Lock()
+			sh.ackLatency.RecordN(now-int64(sent), 1)
+			sh.mu.Unlock()
+		}
+	}
+	v.sendMu.Lock()
+	v.inflight--
+	v.sendMu.Unlock()
+	if v.w.sending.Load() {
+		v.fill()
+	}
+}
+
+// fill sends until Window sends are in flight.
+func (v *viewer) fill() {
+	if !v.joined.Load() {
+		return
+	}
+	window := v.w.plan.Window
+	for {
+		v.sendMu.Lock()
+		if v.inflight >= window {
+			v.sendMu.Unlock()
+			return
+		}
+		v.inflight++
+		v.sendMu.Unlock()
+		if _, err := v.conn.Write(v.sendFrame()); err != nil {
+			return
+		}
+		v.shard.sent.Add(1)
+	}
+}
+
+func (v *viewer) sendFrame() []byte {
+	id := strconv.AppendInt(nil, time.Now().UnixNano(), 10)
+	b := make([]byte, 0, 96)
+	b = append(b, `{"op":"send","room":"`...)
+	b = append(b, v.w.plan.Rooms[v.room]...)
+	b = append(b, `","id":"`...)
+	b = append(b, id...)
+	b = append(b, `","text":"bench `...)
+	b = append(b, id...)
+	b = append(b, `"}`...)
+	return clientFrame(opText, b)
+}
