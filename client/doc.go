@@ -46,7 +46,9 @@
 //
 // Lock order: session.writeMu, then Client.mu. A request registers its reply
 // slot under both locks and writes its frame while still holding writeMu, so
-// the order of pending requests is the order of frames on the wire; replies
-// without an id (joined, left, error) are matched in that order. Client.mu
+// the order of pending requests is the order of frames on the wire. Replies
+// without an id are matched against that list: joined and left by room,
+// error by the room it names, else by its code (see popCtrlForErrorLocked).
+// Client.mu
 // is never held while writing to the network or delivering an event.
 package client
