@@ -84,7 +84,8 @@ func (v *viewer) tryRead(timeout time.Duration) (*protocol.ServerMessage, error)
 	return m, nil
 }
 
-// expect reads until a message with op arrives, skipping online updates.
+// expect reads until a message with op arrives, skipping online updates
+// and room batches (a sender's own message may arrive before its ack).
 func (v *viewer) expect(op string) *protocol.ServerMessage {
 	v.t.Helper()
 	for {
@@ -92,7 +93,7 @@ func (v *viewer) expect(op string) *protocol.ServerMessage {
 		if m.Op == op {
 			return m
 		}
-		if m.Op == protocol.OpOnline {
+		if m.Op == protocol.OpOnline || m.Op == protocol.OpBatch {
 			continue
 		}
 		v.t.Fatalf("expected %q, got %+v", op, m)
