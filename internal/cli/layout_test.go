@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportDirection holds DESIGN.md's layout: imports flow
+// cmd → cli → {gateway, logic, bench} → {bus, metrics} → protocol; gateway and
+// logic never import each other; client imports only protocol.
+func TestImportDirection(t *testing.T) {
+	const mod = "github.com/danmaku/danmaku/"
+	forbidden := map[string][]string{
+		"protocol":           {""}, // nothing of ours
+		"client":             {"internal/", "web"},
+		"internal/gateway":   {"internal/logic", "internal/cli", "internal/bench", "internal/stacktest", "client"},
+		"internal/logic":     {"internal/gateway", "internal/cli", "internal/bench", "internal/stacktest", "client"},
+		"internal/bus":       {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "client"},
+		"internal/metrics":   {"internal/gateway", "internal/logic", "internal/cli", "internal/bus", "internal/bench"},
+		"internal/bench":     {"internal/gateway", "internal/logic", "internal/cli", "internal/bus"},
+		"web":                {"internal/", "client"},
+		"internal/stacktest": {"internal/bench"},
+	}
+	root := filepath.Join("..", "..")
+	checked := 0
+	for dir, bad := range forbidden {
+		files, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			for _, imp := range file.Imports {
+				path := strings.Trim(imp.Path.Value, `"`)
+				if !strings.HasPrefix(path, mod) {
+					continue
+				}
+				own := strings.TrimPrefix(path, mod)
+				for _, b := range bad {
+					if strings.HasPrefix(own, b) && !(dir != "protocol" && own == "protocol") {
+						t.Errorf("%s imports %s, against the layout", f, path)
+					}
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked only %d files; is the layout where the test expects it?", checked)
+	}
+}
