@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -119,5 +120,18 @@ func runBenchWorker(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	logging.SetLevel(logging.LevelError)
+	// DANMAKU_BENCH_WORKER_CPUPROFILE=prefix writes each worker's CPU
+	// profile to prefix.<pid>, to see what the load generator spends.
+	if prefix := os.Getenv("DANMAKU_BENCH_WORKER_CPUPROFILE"); prefix != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	return bench.RunWorker(ctx, os.Stdin, os.Stdout, log, false)
 }

@@ -36,8 +36,12 @@ func commands() []command {
 	}
 }
 
-// errUsage marks errors whose message is already printed by flag parsing.
-var errUsage = errors.New("usage")
+// errUsage marks usage errors (exit code 2); errFlags marks the ones whose
+// message flag parsing already printed.
+var (
+	errUsage = errors.New("usage")
+	errFlags = fmt.Errorf("%w: bad flags", errUsage)
+)
 
 // Main runs the subcommand named by args[0] and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -60,7 +64,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.Is(err, errFlags):
+			return 2
 		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "danmaku %s: %v\n", c.name, err)
 			return 2
 		default:
 			fmt.Fprintf(stderr, "danmaku %s: %v\n", c.name, err)
@@ -84,12 +91,12 @@ func usage(w io.Writer) {
 
 // parse parses flags, then DANMAKU_* variables for the flags not given.
 func parse(fs *flag.FlagSet, args []string) error {
-	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("DANMAKU"), ff.WithEnvVarSplit(","))
+	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("DANMAKU"))
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", errFlags, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments: %s", errUsage, strings.Join(fs.Args(), " "))
@@ -97,11 +104,16 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// stringList is a repeatable string flag.
+// stringList is a repeatable string flag; one value may also hold several,
+// comma-separated (which is how the environment variable lists them).
 type stringList []string
 
 func (s *stringList) String() string { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error {
-	*s = append(*s, v)
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*s = append(*s, part)
+		}
+	}
 	return nil
 }

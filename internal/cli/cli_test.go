@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"net"
 	"io"
 	"net/http"
 	"os"
@@ -176,4 +178,44 @@ func httpGet(url, key string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
+}
+
+func TestServeFailsFastOnBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cmd := exec.Command(os.Args[0], "serve", "--addr", ln.Addr().String(), "--data-dir", t.TempDir(), "--api-key", "k")
+	cmd.Env = append(os.Environ(), "DANMAKU_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(stderr.String(), "address already in use") {
+			t.Fatalf("exit %v, stderr %q", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatal("serve hung on a busy port")
+	}
+}
+
+func TestUsageErrorsAreExplained(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"send", "--api-key", "k"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--text is required") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+	t.Setenv("DANMAKU_TEXT", "hello, world")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	text := fs.String("text", "", "")
+	if err := parse(fs, nil); err != nil || *text != "hello, world" {
+		t.Fatalf("comma in a plain env value: %q %v", *text, err)
+	}
 }

@@ -40,10 +40,17 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.DurationVar(&g.IdleTimeout, "idle-timeout", 60*time.Second, "close a silent connection with 4012 after this long")
 	fs.DurationVar(&g.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed for the HTTP upgrade request; idle HTTP keep-alive")
 	fs.IntVar(&g.MaxMessageBytes, "max-message-bytes", 4096, "largest client message (after decompression); larger closes with 1009")
-	fs.IntVar(&g.ReplayCount, "replay-count", 50, "recent messages sent on a fresh join or a resume that cannot recover")
+	fs.IntVar(&g.ReplayCount, "replay-count", 50, "recent messages sent on a fresh join or a resume that cannot recover (0: none)")
 	fs.IntVar(&g.RecentPerRoom, "recent-per-room", 256, "delivered messages each room keeps in memory for fast resume")
 	fs.IntVar(&g.ResumeLimit, "resume-limit", 1000, "most messages one resume replays")
 	fs.DurationVar(&g.OnlineInterval, "online-interval", 2*time.Second, "least time between two online-count updates of a room")
+	fs.Var(&o.origins, "allowed-origins", "Origin values browsers may connect from, repeatable or comma-separated; \"*\" allows any (default: same origin only)")
+	fs.IntVar(&g.MaxConns, "max-conns", 0, "connections this node accepts; more get HTTP 503 (0: no cap)")
+	fs.IntVar(&g.MaxConnsPerIP, "max-conns-per-ip", 1000, "connections from one IP address; more get HTTP 503 (0: no cap)")
+	fs.Float64Var(&g.ConnRate, "conn-rate", 0, "new connections per second on this node; more get HTTP 503 (0: no cap)")
+	fs.IntVar(&g.ConnBurst, "conn-burst", 0, "burst allowed above --conn-rate (0: one second's worth)")
+	fs.Float64Var(&g.MessageRate, "msg-rate", 10, "messages per second one connection may send; past it rate_limited, then 4013 (negative: no limit)")
+	fs.IntVar(&g.MessageBurst, "msg-burst", 20, "burst allowed above --msg-rate")
 	fs.BoolVar(&o.compression, "compression", true, "offer permessage-deflate to viewers")
 
 	l := &cfg.Logic
@@ -64,6 +71,7 @@ func newServeFlagSet(out io.Writer) *flag.FlagSet {
 type serveOptions struct {
 	cfg                 ServerConfig
 	keys                stringList
+	origins             stringList
 	compression         bool
 	logLevel, logFormat *string
 }
@@ -76,6 +84,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := &o.cfg
 	cfg.Gateway.DisableCompression = !o.compression
+	cfg.Gateway.AllowedOrigins = o.origins
+	if cfg.Gateway.ReplayCount == 0 {
+		cfg.Gateway.ReplayCount = -1 // the flag's 0 means none; the Config's zero means the default
+	}
+	if need := int(cfg.Logic.MaxBodyBytes) + 64<<10; cfg.Gateway.MaxRequestBytes < need {
+		cfg.Gateway.MaxRequestBytes = need
+	}
 	log, err := newLogger(stderr, *o.logLevel, *o.logFormat)
 	if err != nil {
 		return err

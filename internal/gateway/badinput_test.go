@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -218,4 +220,80 @@ func rawUpgrade(t *testing.T, c net.Conn) *bufio.Reader {
 		t.Fatalf("upgrade status %d", resp.StatusCode)
 	}
 	return br
+}
+
+func TestUnknownOpsNeverClose(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) { c.MaxBadMessages = 2 })})
+	v := dial(t, s.WSURL, nil)
+	for range 6 {
+		v.send(map[string]any{"op": "future-op"})
+		if m := v.expect(protocol.OpError); m.Code != protocol.CodeBadRequest {
+			t.Fatalf("unknown op: %+v", m)
+		}
+	}
+	v.send(map[string]any{"op": "ping"})
+	v.expect(protocol.OpPong)
+}
+
+func TestMessageFloodIsRefusedThenClosed(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) {
+		c.MessageRate = 1
+		c.MessageBurst = 3
+	})})
+	calm := dial(t, s.WSURL, nil)
+	calm.join("flood")
+	flooder := dial(t, s.WSURL, nil)
+	flooder.join("flood")
+	for i := range 3 { // the join used one token
+		flooder.send(map[string]any{"op": "send", "room": "flood", "id": fmt.Sprint(i), "text": "spam"})
+	}
+	sawNack := false
+	for !sawNack {
+		m := flooder.read(5 * time.Second)
+		if m.Op == protocol.OpNack {
+			if m.Code != protocol.CodeRateLimited || m.RetryAfterMs <= 0 {
+				t.Fatalf("nack %+v", m)
+			}
+			sawNack = true
+		}
+	}
+	for range 20 {
+		if err := flooder.ws.Write(t.Context(), websocket.MessageText, []byte(`{"op":"ping"}`)); err != nil {
+			break
+		}
+	}
+	if code := flooder.closeCode(5 * time.Second); code != protocol.CloseOverloaded {
+		t.Fatalf("flooder closed with %d, want 4013", code)
+	}
+	// The calm viewer is unaffected.
+	calm.send(map[string]any{"op": "ping"})
+	calm.expect(protocol.OpPong)
+}
+
+func TestWebSocketPingKeepsAlive(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) { c.IdleTimeout = 300 * time.Millisecond })})
+	v := dial(t, s.WSURL, nil)
+	// coder/websocket answers pongs only while a reader runs.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			if _, _, err := v.ws.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	for range 8 {
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		err := v.ws.Ping(pctx)
+		pcancel()
+		if err != nil {
+			t.Fatalf("ping after staying alive: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	<-readDone
 }

@@ -33,6 +33,7 @@ type task struct {
 	msgs        []protocol.Stored // taskJoin: catch-up, oldest first
 	user        string            // taskUser
 	replayLimit int               // taskJoin: messages per catch-up batch
+	online      int64             // taskJoin: the room's viewer count
 }
 
 // bucket is one shard of the gateway's connections. Its goroutine owns the
@@ -164,6 +165,7 @@ func (b *bucket) join(t *task) {
 		old.left.Store(true)
 	}
 	c.reply(t.reply)
+	c.reply(protocol.AppendOnline(nil, t.room.name, t.online))
 	msgs := t.msgs
 	for len(msgs) > 0 && msgs[0].Offset <= skipUpTo {
 		msgs = msgs[1:]

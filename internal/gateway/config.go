@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -79,9 +81,33 @@ type Config struct {
 	// OnlineInterval is the least time between two online updates of a
 	// room. 0 means 2s.
 	OnlineInterval time.Duration
-	// MaxBadMessages is how many malformed messages in a row a connection
-	// may send before it is closed with 4400. 0 means 10.
+	// MaxBadMessages is how many malformed messages (bad JSON, not an
+	// object, no op, bad field types or room names) a connection may send
+	// within one minute before it is closed with 4400. Unknown ops are not
+	// counted. 0 means 10.
 	MaxBadMessages int
+	// AllowedOrigins lists the Origin values a browser handshake may carry,
+	// like "https://example.com". nil or empty allows the same origin only
+	// (Origin's host equals the Host header); "*" allows any. Requests
+	// without an Origin header (non-browser clients) are always allowed.
+	AllowedOrigins []string
+	// MaxConns caps this node's connections; past it handshakes get HTTP
+	// 503 with Retry-After. 0 means no cap.
+	MaxConns int
+	// MaxConnsPerIP caps connections from one IP address. 0 means no cap.
+	MaxConnsPerIP int
+	// ConnRate caps new connections per second on this node (token bucket
+	// with ConnBurst). 0 means no cap.
+	ConnRate float64
+	// ConnBurst is the burst of ConnRate. 0 means ConnRate (at least 1).
+	ConnBurst int
+	// MessageRate is how many messages per second one connection may send
+	// (token bucket with MessageBurst); past it messages are refused with
+	// rate_limited, and a connection that keeps flooding is closed with
+	// 4013. 0 means 10; negative means no limit.
+	MessageRate float64
+	// MessageBurst is the burst of MessageRate. 0 means 20.
+	MessageBurst int
 	// Compression offers permessage-deflate. The zero value offers it; set
 	// DisableCompression to refuse.
 	DisableCompression bool
@@ -137,6 +163,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBadMessages <= 0 {
 		c.MaxBadMessages = 10
+	}
+	if c.ConnBurst <= 0 {
+		c.ConnBurst = int(c.ConnRate)
+	}
+	if c.MessageRate == 0 {
+		c.MessageRate = 10
+	}
+	if c.MessageRate < 0 {
+		c.MessageRate = float64(rate.Inf)
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

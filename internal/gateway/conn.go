@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"golang.org/x/time/rate"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,12 @@ type conn struct {
 	user    protocol.User
 	userKey string // the id push-to-user addresses (the platform's user id)
 	deflate bool   // negotiated permessage-deflate
+	ip      string // counted against the per-IP limit
+
+	// limiter bounds the messages the viewer may send; nbio runs a
+	// connection's messages one at a time, so only onMessage touches it.
+	limiter  *rate.Limiter
+	refusals int // messages refused by limiter in a row
 
 	// Unsent bytes = queued - written. written is advanced by nbio's
 	// OnWrittenSize hook as bytes reach the kernel.

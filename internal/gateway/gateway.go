@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/lesismal/nbio"
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/lesismal/nbio/nbhttp/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
@@ -27,9 +30,10 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 
-	upgrader *websocket.Upgrader
-	engine   *nbhttp.Engine
-	addr     net.Addr
+	upgrader  *websocket.Upgrader
+	admission *admission
+	engine    *nbhttp.Engine
+	addr      net.Addr
 
 	buckets []*bucket
 	nextID  atomic.Uint64
@@ -69,6 +73,7 @@ func New(cfg Config) (*Gateway, error) {
 	for range cfg.Buckets {
 		g.buckets = append(g.buckets, newBucket(g, 1024))
 	}
+	g.admission = newAdmission(&g.cfg)
 	u := websocket.NewUpgrader()
 	u.Subprotocols = []string{protocol.Subprotocol}
 	u.CheckOrigin = func(*http.Request) bool { return true }
@@ -76,6 +81,13 @@ func New(cfg Config) (*Gateway, error) {
 	u.HandshakeTimeout = cfg.HandshakeTimeout
 	u.MessageLengthLimit = cfg.MaxMessageBytes
 	u.EnableCompression(!cfg.DisableCompression)
+	u.SetPingHandler(func(ws *websocket.Conn, data string) {
+		// A WebSocket ping counts as activity, like the application ping.
+		if c, ok := ws.Session().(*conn); ok {
+			c.touch(time.Now())
+		}
+		_ = ws.WriteMessage(websocket.PongMessage, []byte(data))
+	})
 	u.OnOpen(g.onOpen)
 	u.OnMessage(g.onMessage)
 	u.OnClose(g.onClose)
@@ -93,16 +105,18 @@ func (g *Gateway) Start(addr string, handler http.Handler) error {
 	if g.closed.Load() {
 		return ErrClosed
 	}
+	// Bind first: nbio's own failure path on a busy port does not return.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway: listen %s: %w", addr, err)
+	}
+	g.addr = ln.Addr()
 	engine := nbhttp.NewEngine(nbhttp.Config{
 		Name:    "danmaku",
 		Network: "tcp",
 		Addrs:   []string{addr},
-		Listen: func(network, addr string) (net.Listener, error) {
-			ln, err := net.Listen(network, addr)
-			if err == nil {
-				g.addr = ln.Addr()
-			}
-			return ln, err
+		Listen: func(string, string) (net.Listener, error) {
+			return ln, nil
 		},
 		Handler:         handler,
 		KeepaliveTime:   g.cfg.HandshakeTimeout, // idle HTTP (pre-upgrade and API keep-alive) connections
@@ -124,7 +138,8 @@ func (g *Gateway) Start(addr string, handler http.Handler) error {
 		c.DataHandler()(c, data)
 	})
 	if err := engine.Start(); err != nil {
-		return fmt.Errorf("gateway: listen %s: %w", addr, err)
+		_ = ln.Close()
+		return fmt.Errorf("gateway: start on %s: %w", addr, err)
 	}
 	g.engine = engine
 	for _, b := range g.buckets {
@@ -174,9 +189,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server draining", http.StatusServiceUnavailable)
 		return
 	}
+	ip, ref := g.admit(r)
+	if ref != nil {
+		g.refuse(w, ref)
+		return
+	}
 	user := protocol.User{ID: "g_" + randomID(), Name: "guest", Role: protocol.RoleGuest}
 	ws, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		g.admission.release(ip)
 		g.metrics.HandshakeErrors.WithLabelValues("upgrade").Inc()
 		g.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
@@ -188,9 +209,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		raw:     ws.UnderlayerConn(),
 		user:    user,
 		userKey: user.ID,
-		deflate: ws.CompressionEnabled(),
+		deflate: !g.cfg.DisableCompression && offersDeflate(r),
+		ip:      ip,
 		rooms:   make(map[string]*membership),
 	}
+	c.limiter = rate.NewLimiter(rate.Limit(g.cfg.MessageRate), g.cfg.MessageBurst)
 	c.touch(now)
 	c.bucket = g.buckets[g.nextID.Add(1)&uint64(len(g.buckets)-1)]
 	ws.SetSession(c)
@@ -198,6 +221,22 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.conns.Add(1)
 	g.metrics.Connections.Inc()
 	g.metrics.ConnectsTotal.Inc()
+}
+
+// offersDeflate reports whether the handshake offered permessage-deflate,
+// which the upgrader then accepts (with no context takeover either way).
+// nbio does not expose the negotiated result, so the gateway reads the same
+// header the upgrader does.
+func offersDeflate(r *http.Request) bool {
+	for _, h := range r.Header.Values("Sec-WebSocket-Extensions") {
+		for _, ext := range strings.Split(h, ",") {
+			name, _, _ := strings.Cut(ext, ";")
+			if strings.EqualFold(strings.TrimSpace(name), "permessage-deflate") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func randomID() string {
@@ -252,6 +291,7 @@ func (g *Gateway) onClose(ws *websocket.Conn, err error) {
 			g.releaseRoom(m.room)
 		}
 	}
+	g.admission.release(c.ip)
 	g.conns.Add(-1)
 	g.metrics.Connections.Dec()
 }
@@ -274,8 +314,16 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 		return
 	}
 	msg, err := protocol.DecodeClient(data)
+	if errors.Is(err, protocol.ErrUnknownOp) {
+		// A newer client's op: answer, but it is not garbage.
+		c.replyError(protocol.CodeBadRequest, err.Error())
+		return
+	}
 	if err != nil {
 		g.bad(c, err.Error())
+		return
+	}
+	if !g.allowMessage(c, msg) {
 		return
 	}
 	switch msg.Op {
@@ -292,6 +340,31 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 		// every viewer is a guest.
 		c.replyError(protocol.CodeUnauthorized, "token authentication is not configured on this server; you are connected as a guest")
 	}
+}
+
+// allowMessage applies the per-connection message rate. A refused send
+// gets a rate_limited nack, anything else an error; a connection that goes
+// on flooding through the refusals is closed with 4013.
+func (g *Gateway) allowMessage(c *conn, msg *protocol.ClientMessage) bool {
+	if c.limiter.Allow() {
+		c.refusals = 0
+		return true
+	}
+	c.refusals++
+	g.metrics.Drops.WithLabelValues("message_rate").Inc()
+	if c.refusals > 2*g.cfg.MessageBurst {
+		c.close(protocol.CloseOverloaded, "retry=10000 message flood")
+		return false
+	}
+	retry := time.Duration(float64(time.Second) / g.cfg.MessageRate)
+	e := &protocol.CodeError{Code: protocol.CodeRateLimited, Message: "too many messages; slow down", RetryAfter: retry}
+	if msg.Op == protocol.OpSend {
+		g.metrics.Nacks.WithLabelValues(e.Code).Inc()
+		c.reply(protocol.Marshal(e.NackFor(msg.ID)))
+	} else {
+		c.replyError(e.Code, e.Message)
+	}
+	return false
 }
 
 // badWindow is the period over which malformed messages are counted.

@@ -83,12 +83,13 @@ func (g *Gateway) completeJoin(c *conn, m *membership, since *uint64, epoch stri
 			// The recent messages in memory do not reach back to since: read
 			// the store, outside the room lock.
 			var err error
-			stored, storedComplete, err = g.cfg.History.After(ctx, r.name, *since, g.cfg.ResumeLimit)
+			// One more than the limit tells "exactly the limit" from "more".
+			stored, storedComplete, err = g.cfg.History.After(ctx, r.name, *since, g.cfg.ResumeLimit+1)
 			if err != nil {
 				g.log.Warn("resume read failed", "room", r.name, "err", err)
 				storedComplete = false
 			}
-			if len(stored) >= g.cfg.ResumeLimit {
+			if len(stored) > g.cfg.ResumeLimit {
 				storedComplete = false // more missed than a resume replays
 			}
 		}
@@ -124,13 +125,14 @@ func (g *Gateway) completeJoin(c *conn, m *membership, since *uint64, epoch stri
 			}
 			g.metrics.ResumesTotal.WithLabelValues(result).Inc()
 		}
+		online := g.onlineOf(r)
 		reply := protocol.Marshal(protocol.Joined{
 			Op: protocol.OpJoined, Room: r.name, Epoch: currentEpoch,
-			Offset: r.flushedLast, Online: g.onlineOf(r), Recovered: recovered,
+			Offset: r.flushedLast, Online: online, Recovered: recovered,
 		})
 		c.bucket.enqueue(task{
 			kind: taskJoin, room: r, conn: c, member: m, reply: reply, msgs: msgs,
-			lastOffset: r.flushedLast, replayLimit: g.cfg.BatchMaxMessages,
+			lastOffset: r.flushedLast, replayLimit: g.cfg.BatchMaxMessages, online: online,
 		})
 		r.mu.Unlock()
 		return
