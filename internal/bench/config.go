@@ -71,6 +71,10 @@ type Config struct {
 	// Window is the sends each ingress connection keeps in flight. 0 means
 	// 4.
 	Window int
+	// SendRate paces each ingress connection to this many sends a second
+	// (the server refuses more than --msg-rate, 10 by default). 0 means 8;
+	// negative sends as fast as acks come back (Window in flight).
+	SendRate float64
 	// Publishers bounds the publish requests in flight. 0 means 32.
 	Publishers int
 	// NoCompression stops viewers offering permessage-deflate. By default
@@ -136,6 +140,12 @@ func (c Config) resolve() (Config, scenarioSpec, error) {
 	}
 	if c.Window == 0 {
 		c.Window = 4
+	}
+	switch {
+	case c.SendRate == 0:
+		c.SendRate = 8
+	case c.SendRate < 0:
+		c.SendRate = 0
 	}
 	if c.Publishers == 0 {
 		c.Publishers = 32

@@ -17,6 +17,8 @@ type procSample struct {
 	At  time.Time
 	RSS int64         // bytes (VmRSS)
 	CPU time.Duration // user + system
+
+	hostBusy, hostTotal int64 // /proc/stat jiffies of the whole host
 }
 
 // readProc reads /proc/<pid>/status and /proc/<pid>/stat.
@@ -92,4 +94,46 @@ func cpuPercent(a, b procSample) float64 {
 		return 0
 	}
 	return 100 * float64(b.CPU-a.CPU) / float64(wall)
+}
+
+// hostCPU reads the first line of /proc/stat: busy and total jiffies of all
+// CPUs (iowait and idle count as not busy).
+func hostCPU() (busy, total int64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 5 || string(f[0]) != "cpu" {
+		return 0, 0, errBadStat
+	}
+	for i, x := range f[1:] {
+		v, err := strconv.ParseInt(string(x), 10, 64)
+		if err != nil {
+			return 0, 0, errBadStat
+		}
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total, nil
+}
+
+// loadAvg reads the one-minute load average.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(f[0]), 64)
+	return v
 }

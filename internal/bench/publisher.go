@@ -35,8 +35,11 @@ type publisher struct {
 	seq       atomic.Uint64
 	maxLag    atomic.Int64 // ns a request left after its scheduled time, worst case
 
-	errMu    sync.Mutex // guards firstErr
+	errMu    sync.Mutex // guards firstErr and requestLatency
 	firstErr string
+	// requestLatency is each successful request's round trip: validate,
+	// store in JetStream, answer.
+	requestLatency Histogram
 }
 
 func newPublisher(apiURL, apiKey string, rooms []string, rate float64, batch, concurrency int) *publisher {
@@ -125,6 +128,7 @@ func (p *publisher) post(ctx context.Context, i int) {
 	req.Header.Set("Authorization", "Bearer "+p.apiKey)
 	req.Header.Set("Content-Type", "application/json")
 	p.requests.Add(1)
+	sent := time.Now()
 	resp, err := p.client.Do(req)
 	if err != nil {
 		p.fail(err)
@@ -145,6 +149,9 @@ func (p *publisher) post(ctx context.Context, i int) {
 		p.fail(err)
 		return
 	}
+	p.errMu.Lock()
+	p.requestLatency.Record(time.Since(sent))
+	p.errMu.Unlock()
 	n := uint64(len(pr.Offsets))
 	p.published[i].Add(n)
 	p.messages.Add(n)

@@ -30,6 +30,7 @@ type Summary struct {
 	Ingress  *IngressStats `json:"ingress,omitempty"`
 	Server   ServerStats   `json:"server"`
 	LoadGen  LoadGenStats  `json:"loadgen"`
+	Host     HostStats     `json:"host"`
 	Warnings []string      `json:"warnings,omitempty"`
 }
 
@@ -58,7 +59,8 @@ type Conditions struct {
 	Workers       int       `json:"workers"`
 	Sources       int       `json:"source_addresses"`
 	SampleViewers int       `json:"sample_viewers"`
-	Window        int       `json:"window,omitempty"` // ingress sends in flight per connection
+	Window        int       `json:"window,omitempty"`    // ingress sends in flight per connection
+	SendRate      float64   `json:"send_rate,omitempty"` // ingress sends per second per connection (0: unpaced)
 	// Compression: viewers offered permessage-deflate.
 	Compression bool `json:"compression"`
 }
@@ -86,6 +88,10 @@ type PublishStats struct {
 	PerSec     float64 `json:"per_sec"`
 	MaxLagMs   float64 `json:"max_lag_ms"` // worst delay of a request behind its schedule
 	FirstError string  `json:"first_error,omitempty"`
+	// RequestLatency is the HTTP round trip of the successful requests
+	// (validate, store, answer): the part of publish→receive before the
+	// gateway.
+	RequestLatency Latency `json:"request_latency"`
 }
 
 // Delivery checks what viewers received against what was published.
@@ -115,6 +121,7 @@ type Delivery struct {
 // Latency is a distribution in milliseconds.
 type Latency struct {
 	Count  uint64  `json:"count"`
+	MinMs  float64 `json:"min_ms"`
 	MeanMs float64 `json:"mean_ms"`
 	P50Ms  float64 `json:"p50_ms"`
 	P90Ms  float64 `json:"p90_ms"`
@@ -126,7 +133,7 @@ type Latency struct {
 func latencyOf(h *Histogram) Latency {
 	f := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return Latency{
-		Count: h.N, MeanMs: f(h.Mean()),
+		Count: h.N, MinMs: f(h.Quantile(0)), MeanMs: f(h.Mean()),
 		P50Ms: f(h.Quantile(0.5)), P90Ms: f(h.Quantile(0.9)), P99Ms: f(h.Quantile(0.99)),
 		P999Ms: f(h.Quantile(0.999)), MaxMs: f(h.Quantile(1)),
 	}
@@ -139,9 +146,11 @@ type IngressStats struct {
 	Nacked   uint64 `json:"nacked"`
 	// AcceptedPerSec counts acks of sends made after the warmup, over the
 	// measured duration.
-	AcceptedPerSec float64           `json:"accepted_per_sec"`
-	NackCodes      map[string]uint64 `json:"nack_codes,omitempty"`
-	AckLatency     Latency           `json:"ack_latency"` // send → ack
+	AcceptedPerSec float64 `json:"accepted_per_sec"`
+	// OfferedPerSec is what the paced connections try to send (0: unpaced).
+	OfferedPerSec float64           `json:"offered_per_sec,omitempty"`
+	NackCodes     map[string]uint64 `json:"nack_codes,omitempty"`
+	AckLatency    Latency           `json:"ack_latency"` // send → ack
 }
 
 // ServerStats are read from /proc/<pid> of the server.
@@ -159,6 +168,10 @@ type ServerStats struct {
 	// CPUSecPerMillionDeliveries is CPUSeconds per million messages
 	// received by viewers (publishing scenarios).
 	CPUSecPerMillionDeliveries float64 `json:"cpu_sec_per_million_deliveries,omitempty"`
+	// CPUMicrosPerHandshake is CPUSeconds per handshake (connect storm).
+	CPUMicrosPerHandshake float64 `json:"cpu_us_per_handshake,omitempty"`
+	// CPUMicrosPerAccepted is CPUSeconds per acked send (ingress).
+	CPUMicrosPerAccepted float64 `json:"cpu_us_per_accepted,omitempty"`
 }
 
 // LoadGenStats is the load generator's own CPU (workers and parent) over
@@ -168,6 +181,13 @@ type LoadGenStats struct {
 	CPUPercent float64 `json:"cpu_percent"`
 	// TotalCPUSeconds is the workers' whole lifetime plus the parent's.
 	TotalCPUSeconds float64 `json:"total_cpu_seconds"`
+}
+
+// HostStats describe the whole machine over the measured window, from
+// /proc/stat: other processes share its cores.
+type HostStats struct {
+	BusyPercent float64 `json:"busy_percent"` // of all CPUs
+	LoadAvg     float64 `json:"loadavg_1m"`   // at the start of the run
 }
 
 // WriteJSON writes s as one indented JSON object.
@@ -206,8 +226,8 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "               dial error %q ×%d\n", k, cs.Errors[k])
 	}
 	if p := s.Publish; p != nil {
-		fmt.Fprintf(&b, "  publish      %d messages in %d requests (%.0f msgs/s), %d failed, max lag %.1f ms\n",
-			p.Messages, p.Requests, p.PerSec, p.Failures, p.MaxLagMs)
+		fmt.Fprintf(&b, "  publish      %d messages in %d requests (%.0f msgs/s), %d failed, max lag %.1f ms; request p50 %.2f ms p99 %.2f ms\n",
+			p.Messages, p.Requests, p.PerSec, p.Failures, p.MaxLagMs, p.RequestLatency.P50Ms, p.RequestLatency.P99Ms)
 		if p.FirstError != "" {
 			fmt.Fprintf(&b, "               first error: %s\n", p.FirstError)
 		}
@@ -224,12 +244,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 	}
 	if l := s.Latency; l != nil {
-		fmt.Fprintf(&b, "  latency      publish→receive p50 %.2f ms, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (%d samples)\n",
-			l.P50Ms, l.P90Ms, l.P99Ms, l.P999Ms, l.MaxMs, l.Count)
+		fmt.Fprintf(&b, "  latency      publish→receive min %.2f ms, p50 %.2f, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (%d samples)\n",
+			l.MinMs, l.P50Ms, l.P90Ms, l.P99Ms, l.P999Ms, l.MaxMs, l.Count)
 	}
 	if in := s.Ingress; in != nil {
-		fmt.Fprintf(&b, "  ingress      %.0f accepted msgs/s; %d sent, %d acked, %d nacked; ack p50 %.1f ms p99 %.1f ms\n",
-			in.AcceptedPerSec, in.Sent, in.Accepted, in.Nacked, in.AckLatency.P50Ms, in.AckLatency.P99Ms)
+		fmt.Fprintf(&b, "  ingress      %.0f accepted msgs/s (offered %.0f/s: %g/s on each connection, %d in flight at most); %d sent, %d acked, %d nacked; ack p50 %.1f ms p99 %.1f ms\n",
+			in.AcceptedPerSec, in.OfferedPerSec, s.Conditions.SendRate, s.Conditions.Window, in.Sent, in.Accepted, in.Nacked, in.AckLatency.P50Ms, in.AckLatency.P99Ms)
 		for _, k := range slices.Sorted(maps.Keys(in.NackCodes)) {
 			fmt.Fprintf(&b, "               refused %q ×%d\n", k, in.NackCodes[k])
 		}
@@ -238,6 +258,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if sv.PID > 0 {
 		fmt.Fprintf(&b, "  server       pid %d; RSS %s before, %s after, %s peak; %.0f B/conn (%.2f KiB); CPU %.1fs (%.0f%% of a core)",
 			sv.PID, mib(sv.RSSBeforeBytes), mib(sv.RSSAfterBytes), mib(sv.RSSPeakBytes), sv.RSSPerConnBytes, sv.RSSPerConnBytes/1024, sv.CPUSeconds, sv.CPUPercent)
+		if sv.CPUMicrosPerAccepted > 0 {
+			fmt.Fprintf(&b, "; %.0f CPU-µs per accepted message", sv.CPUMicrosPerAccepted)
+		}
+		if sv.CPUMicrosPerHandshake > 0 {
+			fmt.Fprintf(&b, "; %.0f CPU-µs per handshake", sv.CPUMicrosPerHandshake)
+		}
 		if sv.CPUSecPerMillionDeliveries > 0 {
 			fmt.Fprintf(&b, "; %.2f CPU-s per million deliveries", sv.CPUSecPerMillionDeliveries)
 		}
@@ -247,6 +273,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "  load gen     CPU %.1fs (%.0f%% of a core) in the window; %.1fs in all\n",
 		s.LoadGen.CPUSeconds, s.LoadGen.CPUPercent, s.LoadGen.TotalCPUSeconds)
+	if s.Host.BusyPercent > 0 {
+		fmt.Fprintf(&b, "  host         %.0f%% of all CPUs busy in the window (everything: server, load generator, kernel, other processes); load average %.2f at the start\n",
+			s.Host.BusyPercent, s.Host.LoadAvg)
+	}
 	for _, g := range s.Goals {
 		mark := "MET   "
 		if !g.Met {
@@ -264,7 +294,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // progressLine formats one second of progress.
-func progressLine(elapsed time.Duration, phase string, conns, joined int64, pub, deliv, frames, acks float64, srv procSample, srvCPU, genCPU float64) string {
+func progressLine(elapsed time.Duration, phase string, conns, joined int64, pub, deliv, frames, acks float64, srv procSample, srvCPU, genCPU, hostBusy float64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%5.0fs %-8s conns %6d joined %6d", elapsed.Seconds(), phase, conns, joined)
 	if pub > 0 {
@@ -279,7 +309,7 @@ func progressLine(elapsed time.Duration, phase string, conns, joined int64, pub,
 	if srv.RSS > 0 {
 		fmt.Fprintf(&b, "  server rss %s cpu %3.0f%%", mib(srv.RSS), srvCPU)
 	}
-	fmt.Fprintf(&b, "  gen cpu %3.0f%%", genCPU)
+	fmt.Fprintf(&b, "  gen cpu %3.0f%%  host busy %3.0f%%", genCPU, hostBusy)
 	return b.String()
 }
 

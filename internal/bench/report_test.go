@@ -63,7 +63,7 @@ func TestWriteText(t *testing.T) {
 		"permessage-deflate offered",
 		"10000/10000 handshakes (0 failed) in 0.50s = 20000/s",
 		"delivered    220000000 of 220000000 = 100.0000%",
-		"latency      publish→receive p50 50.",
+		"latency      publish→receive min 1.00 ms, p50 50.",
 		"p99 99.",
 		"4194 B/conn (4.10 KiB)",
 		"0.14 CPU-s per million deliveries",
@@ -102,8 +102,8 @@ func TestWriteJSON(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	line := progressLine(3*time.Second, "publish", 10000, 9999, 1000, 2.5e6, 50000, 0, procSample{RSS: 64 << 20}, 143, 61)
-	for _, want := range []string{"3s publish", "conns  10000", "pub 1000/s", "deliv 2.50M/s frames 50.0k/s", "server rss 64.0 MiB cpu 143%", "gen cpu  61%"} {
+	line := progressLine(3*time.Second, "publish", 10000, 9999, 1000, 2.5e6, 50000, 0, procSample{RSS: 64 << 20}, 143, 61, 97)
+	for _, want := range []string{"3s publish", "conns  10000", "pub 1000/s", "deliv 2.50M/s frames 50.0k/s", "server rss 64.0 MiB cpu 143%", "gen cpu  61%", "host busy  97%"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("progress line %q lacks %q", line, want)
 		}

@@ -112,9 +112,10 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	}
 	if r.spec.Ingress {
 		s.Conditions.Duration, s.Conditions.Warmup = cfg.Duration.String(), cfg.Warmup.String()
-		s.Conditions.Window = cfg.Window
+		s.Conditions.Window, s.Conditions.SendRate = cfg.Window, cfg.SendRate
 	}
 	s.Server.PID = r.serverPID
+	s.Host.LoadAvg = loadAvg()
 
 	// Connect.
 	before := r.sampleServer()
@@ -148,6 +149,13 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	s.Connect.HandshakeLatency = latencyOf(&hs)
 	if s.Connect.Seconds > 0 {
 		s.Connect.HandshakesPerSec = float64(s.Connect.Handshakes) / s.Connect.Seconds
+	}
+	if r.spec.Storm && r.serverPID > 0 && s.Connect.Handshakes > 0 {
+		defer func() {
+			if s.Server.CPUSeconds > 0 {
+				s.Server.CPUMicrosPerHandshake = 1e6 * s.Server.CPUSeconds / float64(s.Connect.Handshakes)
+			}
+		}()
 	}
 	if s.Connect.Handshakes == 0 {
 		return nil, fmt.Errorf("bench: no connection could be opened (%v)", s.Connect.Errors)
@@ -275,6 +283,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		s.Publish = &PublishStats{
 			Messages: p.messages.Load(), Requests: p.requests.Load(), Failures: p.failures.Load(),
 			MaxLagMs: float64(p.maxLag.Load()) / 1e6, FirstError: p.firstErr,
+			RequestLatency: latencyOf(&p.requestLatency),
 		}
 		secs := win.seconds()
 		s.Publish.PerSec = float64(s.Publish.Messages) / secs
@@ -305,6 +314,9 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 	}
 	if r.spec.Ingress {
 		in := &IngressStats{Sent: final.Sent, Accepted: final.Acks, Nacked: final.Nacks, AckLatency: latencyOf(&ack)}
+		if cfg.SendRate > 0 {
+			in.OfferedPerSec = cfg.SendRate * float64(s.Connect.Joined)
+		}
 		if secs := win.seconds(); secs > 0 {
 			in.AcceptedPerSec = float64(ack.N) / secs
 		}
@@ -338,10 +350,14 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		if wall > 0 {
 			sv.CPUPercent = 100 * sv.CPUSeconds / wall.Seconds()
 		}
+		if r.spec.Ingress && final.Acks > 0 {
+			sv.CPUMicrosPerAccepted = 1e6 * sv.CPUSeconds / float64(final.Acks)
+		}
 		if r.spec.Publish && s.Delivery.Received > 0 {
 			sv.CPUSecPerMillionDeliveries = sv.CPUSeconds / (float64(s.Delivery.Received) / 1e6)
 		}
 	}
+	s.Host.BusyPercent = hostBusy(srv0, srv1)
 	wall := srv1.At.Sub(srv0.At)
 	s.LoadGen.CPUSeconds = (gen1 - gen0).Seconds()
 	if wall > 0 {
@@ -482,6 +498,9 @@ func (r *runner) startWorkers(ctx context.Context, sampleEvery int) error {
 			SampleEvery: sampleEvery, Join: r.spec.Join, Window: cfg.Window,
 			DialConcurrency: cfg.DialConcurrency, Deflate: !cfg.NoCompression,
 		}
+		if cfg.SendRate > 0 {
+			p.SendIntervalNs = int64(float64(time.Second) / cfg.SendRate)
+		}
 		if r.spec.Ingress {
 			p.SampleEvery = 0
 		}
@@ -511,14 +530,15 @@ func (r *runner) broadcast(c command) error {
 // sampleServer reads the server's /proc entry; the zero sample (with the
 // time set) when there is no PID or it cannot be read.
 func (r *runner) sampleServer() procSample {
-	if r.serverPID <= 0 {
-		return procSample{At: time.Now()}
+	var s procSample
+	var err error
+	if r.serverPID > 0 {
+		if s, err = readProc(r.serverPID); err != nil {
+			r.log.Warn("reading server /proc", "err", err)
+		}
 	}
-	s, err := readProc(r.serverPID)
-	if err != nil {
-		r.log.Warn("reading server /proc", "err", err)
-		return procSample{At: time.Now()}
-	}
+	s.At = time.Now()
+	s.hostBusy, s.hostTotal, _ = hostCPU()
 	if s.RSS > r.peakRSS.Load() {
 		r.peakRSS.Store(s.RSS)
 	}
@@ -599,7 +619,7 @@ func (r *runner) startMonitor() {
 				phase, _ := r.phase.Load().(string)
 				fmt.Fprintln(r.cfg.Progress, progressLine(now.Sub(r.started), phase, cur.Conns, cur.Joined,
 					rate(prevPub, pub), rate(prev.Msgs, cur.Msgs), rate(prev.Frames, cur.Frames), rate(prev.Acks, cur.Acks),
-					srv, srvCPU, 100*(gen-prevGen).Seconds()/secs))
+					srv, srvCPU, 100*(gen-prevGen).Seconds()/secs, hostBusy(prevSrv, srv)))
 			}
 			prev, prevPub, prevSrv, prevGen, prevAt = cur, pub, srv, gen, now
 		}
@@ -643,6 +663,14 @@ func (r *runner) cleanup() {
 	if err := r.stopServer(); err != nil {
 		r.log.Warn("stopping the server", "err", err)
 	}
+}
+
+// hostBusy is the share of all CPUs busy between two samples, in percent.
+func hostBusy(a, b procSample) float64 {
+	if b.hostTotal <= a.hostTotal {
+		return 0
+	}
+	return 100 * float64(b.hostBusy-a.hostBusy) / float64(b.hostTotal-a.hostTotal)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

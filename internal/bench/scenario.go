@@ -44,7 +44,7 @@ var Scenarios = []scenarioSpec{
 	{Name: ScenarioConnectStorm, Summary: "open every connection at once; handshakes per second",
 		Viewers: 19000, Rooms: 1, Storm: true, Idle: true},
 	{Name: ScenarioIngress, Summary: "connections send over WebSocket and wait for acks; accepted messages per second",
-		Viewers: 1000, Rooms: 1000, Join: true, Ingress: true},
+		Viewers: 3000, Rooms: 3000, Join: true, Ingress: true},
 }
 
 func scenarioByName(name string) (scenarioSpec, bool) {
@@ -72,6 +72,9 @@ func ScenarioHelp() string {
 		fmt.Fprintf(&b, "  %-14s defaults: --viewers %d --rooms %d", "", s.Viewers, s.Rooms)
 		if s.Publish {
 			fmt.Fprintf(&b, " --rate %g --batch %d", s.Rate, s.Batch)
+		}
+		if s.Ingress {
+			b.WriteString(" --send-rate 8 --window 4")
 		}
 		b.WriteString("\n")
 	}

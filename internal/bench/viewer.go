@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,8 +40,9 @@ type viewer struct {
 	closeCode atomic.Int32 // close code the server sent, 0 if none
 
 	// Ingress only.
-	sendMu   sync.Mutex // guards inflight
+	sendMu   sync.Mutex // guards inflight and nextSend
 	inflight int
+	nextSend int64 // unix ns before which a paced connection does not send
 }
 
 // shard holds the counters and latency histogram of the viewers on one
@@ -203,16 +205,18 @@ func (v *viewer) onWhole(p []byte, compressed bool, now int64) {
 	var key uint64
 	if !v.sample {
 		key = maphash.Bytes(v.w.seed, p)
-		if e := rc.deflated.Load(); e != nil && e.key == key && e.size == len(p) {
-			v.countBatch(e.pb, now)
+		if pb := rc.lookupDeflated(key, len(p)); pb != nil {
+			v.countBatch(pb, now)
 			return
 		}
 	}
-	plain, err := inflate(p)
+	buf, err := inflate(p)
 	if err != nil {
 		v.malformed()
 		return
 	}
+	defer plainBufs.Put(buf)
+	plain := buf.Bytes()
 	if !bytes.HasPrefix(plain, batchPrefix) {
 		v.onMessage(plain, now)
 		return
@@ -222,7 +226,7 @@ func (v *viewer) onWhole(p []byte, compressed bool, now int64) {
 		return
 	}
 	if !v.sample {
-		rc.deflated.Store(&deflatedBatch{key: key, size: len(p), pb: pb})
+		rc.storeDeflated(&deflatedBatch{key: key, size: len(p), pb: pb})
 	}
 	v.countBatch(pb, now)
 }
@@ -291,11 +295,52 @@ func (v *viewer) countBatch(pb *parsedBatch, now int64) {
 	sh.mu.Unlock()
 }
 
-// roomCache shares the parse of a room's latest frame among a worker's
-// viewers: they all receive the same bytes.
+// roomCache shares the parse of a room's recent frames among a worker's
+// viewers: they all receive the same bytes, though not at the same moment
+// (a viewer late by a few frames must still hit), so it keeps the last
+// cacheSlots frames in each form.
 type roomCache struct {
-	latest   atomic.Pointer[parsedBatch]
-	deflated atomic.Pointer[deflatedBatch]
+	plain     [cacheSlots]atomic.Pointer[parsedBatch]
+	deflated  [cacheSlots]atomic.Pointer[deflatedBatch]
+	nextPlain atomic.Uint32
+	nextDefl  atomic.Uint32
+}
+
+const cacheSlots = 32
+
+// parse returns the parse of msgs, from the cache when a frame with the
+// same first offset and length was parsed recently.
+func (rc *roomCache) parse(msgs []byte, size int) *parsedBatch {
+	first, ok := firstOffset(msgs)
+	if !ok {
+		return nil
+	}
+	for i := range rc.plain {
+		if pb := rc.plain[i].Load(); pb != nil && pb.first == first && pb.size == size {
+			return pb
+		}
+	}
+	pb, err := parseMessages(msgs, size)
+	if err != nil {
+		return nil
+	}
+	rc.plain[rc.nextPlain.Add(1)%cacheSlots].Store(pb)
+	return pb
+}
+
+// lookupDeflated finds a compressed frame by the hash and length of its
+// bytes.
+func (rc *roomCache) lookupDeflated(key uint64, size int) *parsedBatch {
+	for i := range rc.deflated {
+		if e := rc.deflated[i].Load(); e != nil && e.key == key && e.size == size {
+			return e.pb
+		}
+	}
+	return nil
+}
+
+func (rc *roomCache) storeDeflated(e *deflatedBatch) {
+	rc.deflated[rc.nextDefl.Add(1)%cacheSlots].Store(e)
 }
 
 // deflatedBatch is the parse of a compressed frame, by a hash of its bytes.
@@ -308,10 +353,14 @@ type deflatedBatch struct {
 // deflateTail ends every compressed message; senders drop it (RFC 7692).
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 
-var inflaters sync.Pool // of io.ReadCloser from flate.NewReader (flate.Resetter)
+var (
+	inflaters sync.Pool // of io.ReadCloser from flate.NewReader (flate.Resetter)
+	plainBufs sync.Pool // of *bytes.Buffer for inflated messages
+)
 
-// inflate decompresses one permessage-deflate message.
-func inflate(p []byte) ([]byte, error) {
+// inflate decompresses one permessage-deflate message into a pooled
+// buffer; the caller returns it with plainBufs.Put when done with it.
+func inflate(p []byte) (*bytes.Buffer, error) {
 	src := io.MultiReader(bytes.NewReader(p), bytes.NewReader(deflateTail))
 	var r io.ReadCloser
 	if x, ok := inflaters.Get().(io.ReadCloser); ok {
@@ -322,30 +371,22 @@ func inflate(p []byte) ([]byte, error) {
 	} else {
 		r = flate.NewReader(src)
 	}
-	out, err := io.ReadAll(r)
+	buf, _ := plainBufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	buf.Grow(8 * len(p))
+	_, err := buf.ReadFrom(r)
 	if err == io.ErrUnexpectedEOF {
 		err = nil // the stream ends at the sync flush, without a final block
 	}
 	inflaters.Put(r)
-	return out, err
-}
-
-// parse returns the parse of msgs, from the cache when the frame (first
-// offset and length) is the one parsed last.
-func (rc *roomCache) parse(msgs []byte, size int) *parsedBatch {
-	first, ok := firstOffset(msgs)
-	if !ok {
-		return nil
-	}
-	if pb := rc.latest.Load(); pb != nil && pb.first == first && pb.size == size {
-		return pb
-	}
-	pb, err := parseMessages(msgs, size)
 	if err != nil {
-		return nil
+		plainBufs.Put(buf)
+		return nil, err
 	}
-	rc.latest.Store(pb)
-	return pb
+	return buf, nil
 }
 
 // Ingress: a viewer keeps Window sends in flight; the id of each send is
@@ -377,11 +418,24 @@ func (v *viewer) fill() {
 		return
 	}
 	window := v.w.plan.Window
+	interval := v.w.plan.SendIntervalNs
 	for {
 		v.sendMu.Lock()
 		if v.inflight >= window {
 			v.sendMu.Unlock()
 			return
+		}
+		if interval > 0 {
+			now := time.Now().UnixNano()
+			if v.nextSend == 0 {
+				// Stagger the connections over one interval.
+				v.nextSend = now + rand.Int64N(interval)
+			}
+			if now < v.nextSend {
+				v.sendMu.Unlock()
+				return // the worker's refill tick comes back
+			}
+			v.nextSend = max(v.nextSend, now-interval) + interval
 		}
 		v.inflight++
 		v.sendMu.Unlock()

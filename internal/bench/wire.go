@@ -41,6 +41,8 @@ type plan struct {
 	Join bool `json:"join"`
 	// Deflate offers permessage-deflate, as browsers do.
 	Deflate bool `json:"deflate"`
+	// SendIntervalNs paces each ingress connection; 0 is unpaced.
+	SendIntervalNs int64 `json:"send_interval_ns"`
 	// Window is the sends each connection keeps in flight in ingress mode.
 	Window int `json:"window"`
 	// DialConcurrency bounds dials in flight.

@@ -428,9 +428,14 @@ func (w *worker) pingLoop() {
 	}
 }
 
-// refillLoop restarts ingress senders whose window emptied on nacks.
+// refillLoop sends for paced ingress connections whose next send is due,
+// and restarts those whose window emptied on nacks.
 func (w *worker) refillLoop() {
-	t := time.NewTicker(100 * time.Millisecond)
+	every := 100 * time.Millisecond
+	if iv := time.Duration(w.plan.SendIntervalNs); iv > 0 {
+		every = min(every, max(iv/10, time.Millisecond))
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
