@@ -157,14 +157,31 @@ async function main() {
   let settings = loadSettings(safeStorage());
   let filter = compileFilter(settings);
 
-  const renderer = new DanmakuRenderer(stage, { loop, onClick: showCard });
+  // ?engine= tries a renderer without changing the saved setting.
+  const engineParam = params.get('engine');
+  const engineOf = () =>
+    engineParam === 'canvas' || engineParam === 'dom' ? engineParam : settings.engine;
+  let renderer = new DanmakuRenderer(stage, { loop, onClick: showCard, engine: engineOf() });
   const list = new CommentList(/** @type {HTMLOListElement} */ ($('dm-list')), loop, { onClick: showCard });
   const own = new OwnEchoes();
   const rate = new RateMeter();
-  const stats = { received: 0, hidden: 0, broadcast: 0, user: 0, resets: 0 };
+  /** Page counters, for the status bar and tests. */
+  const stats = {
+    received: 0,
+    hidden: 0,
+    broadcast: 0,
+    user: 0,
+    resets: 0,
+    /** @type {import('./danmaku.js').JoinResult|null} */
+    lastJoin: null,
+  };
 
   function applySettings() {
     filter = compileFilter(settings);
+    if (renderer.engine !== engineOf()) {
+      renderer.destroy();
+      renderer = new DanmakuRenderer(stage, { loop, onClick: showCard, engine: engineOf() });
+    }
     renderer.setDisplay({
       opacity: settings.opacity,
       area: settings.area,
@@ -223,10 +240,10 @@ async function main() {
   let cardMsg = null;
   /**
    * @param {any} msg
-   * @param {HTMLElement} el
+   * @param {HTMLElement|null} _el
    * @param {MouseEvent} ev
    */
-  function showCard(msg, el, ev) {
+  function showCard(msg, _el, ev) {
     cardMsg = msg;
     const card = $('dm-card');
     const user = msg.user;
@@ -235,7 +252,7 @@ async function main() {
     /** @type {HTMLButtonElement} */ ($('dm-card-block')).disabled = !user?.id;
     card.hidden = false;
     const rect = stage.getBoundingClientRect();
-    const inStage = stage.contains(el);
+    const inStage = ev.target instanceof Node && stage.contains(ev.target);
     const x = inStage ? ev.clientX - rect.left : rect.width / 2;
     const y = inStage ? ev.clientY - rect.top : rect.height / 2;
     card.style.left = `${Math.max(8, Math.min(rect.width - card.offsetWidth - 8, x))}px`;
@@ -262,6 +279,7 @@ async function main() {
       else el.value = String(v);
       const out = document.querySelector(`output[data-for="${key}"]`);
       if (out) out.textContent = key === 'opacity' ? `${Math.round(Number(v) * 100)}%` : `×${Number(v).toFixed(2)}`;
+      if (key === 'engine' && engineParam) el.title = `?engine=${engineParam} overrides this on this page`;
     }
     for (const box of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.blocklist'))) {
       const key = /** @type {'keywords'|'regexes'|'blockedUsers'} */ (box.dataset.list);
@@ -291,7 +309,12 @@ async function main() {
   )) {
     el.addEventListener(el.type === 'range' ? 'input' : 'change', () => {
       const key = /** @type {string} */ (el.dataset.setting);
-      const value = el instanceof HTMLInputElement && el.type === 'checkbox' ? el.checked : Number(el.value);
+      const value =
+        el instanceof HTMLInputElement && el.type === 'checkbox'
+          ? el.checked
+          : el.dataset.kind === 'string'
+            ? el.value
+            : Number(el.value);
       updateSettings({ [key]: value });
     });
   }
@@ -338,7 +361,7 @@ async function main() {
     setConn('bench', `Benchmark ${benchRate}/s`);
     $('room-name').textContent = 'benchmark';
     const out = $('bench-result');
-    /** @type {any} */ (window).__danmaku = { renderer, stats, loop, scene };
+    /** @type {any} */ (window).__danmaku = { get renderer() { return renderer; }, stats, loop, scene };
     const result = await runBench({
       rate: benchRate,
       seconds: Number(params.get('seconds')) || 10,
@@ -387,6 +410,9 @@ async function main() {
   });
   client.on('online', ({ room: r, count }) => {
     if (r === room) $('st-online').textContent = `${count.toLocaleString()} watching`;
+  });
+  client.on('joined', (info) => {
+    stats.lastJoin = info;
   });
   client.on('reset', () => {
     stats.resets++;
@@ -565,7 +591,19 @@ async function main() {
     }
   }
 
-  /** @type {any} */ (window).__danmaku = { client, renderer, list, stats, room, config: cfg, sendText, settings: () => settings };
+  /** Test and debugging hooks. */
+  /** @type {any} */ (window).__danmaku = {
+    client,
+    get renderer() {
+      return renderer;
+    },
+    list,
+    stats,
+    room,
+    config: cfg,
+    sendText,
+    settings: () => settings,
+  };
 
   client.connect();
   client.join(room).catch((e) => notice(`Cannot join ${room}: ${e.message}`, 'error', e.code));

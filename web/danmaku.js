@@ -38,6 +38,15 @@ export const NACK_CODES = Object.freeze([
 const ROOM_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
+ * A CustomEvent, or where there is none (Node 18) an Event with a detail.
+ * @type {(type: string, detail: any) => Event}
+ */
+const makeEvent =
+  typeof CustomEvent === 'function'
+    ? (type, detail) => new CustomEvent(type, { detail })
+    : (type, detail) => Object.assign(new Event(type), { detail });
+
+/**
  * @typedef {object} DanmakuUser
  * @property {string} id   Opaque, stable.
  * @property {string} [name]
@@ -880,6 +889,6 @@ export class DanmakuClient extends EventTarget {
    * @param {any} detail
    */
   emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
+    this.dispatchEvent(makeEvent(type, detail));
   }
 }

@@ -17,6 +17,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,8 +67,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 
 // Handler serves "/" (index.html), "/danmaku.js", the other assets and
 // "/danmaku-config.json". Only GET and HEAD are allowed. Assets are
-// revalidated on every use (Cache-Control: no-cache, with strong ETags), as
-// their names carry no version; the configuration is never cached.
+// revalidated on every use (Cache-Control: no-cache, with strong ETags and
+// If-None-Match), as their names carry no version; they are sent gzipped to
+// clients that accept it. The configuration is never cached.
 func Handler(opts Options) http.Handler {
 	cfg := pageConfig{MaxTextRunes: opts.MaxTextRunes, WS: opts.WSPath}
 	if cfg.MaxTextRunes <= 0 {
@@ -163,7 +165,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Content-Type", "application/json")
 		hdr.Set("Cache-Control", "no-store")
 		hdr.Set("Access-Control-Allow-Origin", "*")
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.config))
+		write(w, r, h.config)
 		return
 	}
 	a, ok := h.files[r.URL.Path]
@@ -191,7 +193,39 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	hdr.Set("ETag", etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	write(w, r, body)
+}
+
+// write sends body with an explicit Content-Length (no chunked encoding,
+// whatever the server underneath prefers), and no body for HEAD.
+func write(w http.ResponseWriter, r *http.Request, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body) // the client went away: nothing to do
+	}
+}
+
+// etagMatches reports whether an If-None-Match header names etag (weak
+// comparison, as RFC 9110 requires for If-None-Match).
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	if strings.TrimSpace(header) == "*" {
+		return true
+	}
+	for cand := range strings.SplitSeq(header, ",") {
+		cand = strings.TrimPrefix(strings.TrimSpace(cand), "W/")
+		if cand == etag {
+			return true
+		}
+	}
+	return false
 }
 
 // acceptsGzip reports whether an Accept-Encoding header allows gzip.

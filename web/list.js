@@ -14,10 +14,17 @@
  * @property {HTMLLIElement|null} li
  */
 
-/** @param {number} ts */
+/** @param {number} n */
+const pad = (n) => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * HH:MM:SS in local time. (toLocaleTimeString builds a formatter per call,
+ * which a flood turns into the page's biggest cost.)
+ * @param {number} ts
+ */
 function clock(ts) {
   const d = new Date(ts || Date.now());
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 export class CommentList {
@@ -26,6 +33,7 @@ export class CommentList {
    * @param {import('./frameloop.js').FrameLoop} loop
    * @param {object} [options]
    * @param {number} [options.max=200]
+   * @param {number} [options.intervalMs=200] Least time between two DOM updates.
    * @param {(msg: DanmakuMessage, el: HTMLElement, ev: MouseEvent) => void} [options.onClick]
    */
   constructor(ol, loop, options = {}) {
@@ -42,7 +50,14 @@ export class CommentList {
         if (entry && li) onClick(entry.msg, li, /** @type {MouseEvent} */ (ev));
       });
     }
-    /** @private */ this.stop = loop.add(() => this.flush());
+    /** @private */ this.lastFlush = -Infinity;
+    // A few updates a second are plenty for a list people read; a flood
+    // then costs a handful of DOM updates a second, not one a frame.
+    /** @private */ this.stop = loop.onTick((now) => {
+      if (now - this.lastFlush < (options.intervalMs ?? 200)) return;
+      this.lastFlush = now;
+      this.flush();
+    });
   }
 
   /**
@@ -141,7 +156,6 @@ export class CommentList {
   /** @private */
   flush() {
     if (this.queue.length === 0) return;
-    const atBottom = this.ol.scrollHeight - this.ol.scrollTop - this.ol.clientHeight < 40;
     const frag = document.createDocumentFragment();
     for (const entry of this.queue) {
       const li = document.createElement('li');
@@ -173,6 +187,8 @@ export class CommentList {
       gone.li?.remove();
       if (this.byId.get(gone.msg.id) === gone) this.byId.delete(gone.msg.id);
     }
-    if (atBottom) this.ol.scrollTop = this.ol.scrollHeight;
+    // No scrolling here: the list's container is a column-reverse flex box
+    // (style.css), which keeps the newest entries in view without a layout
+    // read per update.
   }
 }

@@ -1,18 +1,23 @@
 // The danmaku renderer: places comments in lanes over a stage and moves them
-// with compositor-driven transform animations.
+// across it.
 //
 // - Four modes, each with its own lanes: scroll (right to left), reverse
 //   (left to right), top and bottom (fixed, centred).
 // - No overlap: a comment that finds no free lane is dropped and counted,
 //   unless `unlimited` is set. The viewer's own comments are never dropped.
-// - Comments are DOM nodes taken from a pool; text goes in through
-//   textContent only. Movement is a Web Animations transform animation, so
-//   the compositor moves them; the page's single requestAnimationFrame loop
-//   only places new comments and retires finished ones.
+// - Two surfaces draw the comments (see surface-dom.js and
+//   surface-canvas.js): pooled DOM elements moved by compositor animations
+//   (the default), or one canvas. Either way text is only ever text.
+// - The page's single requestAnimationFrame loop drives it: comments are
+//   placed and retired on the loop's ticks (every 50 ms by default, see
+//   frameloop.js); the canvas surface also draws on every frame.
 // - Hovering a comment pauses it. While the tab is hidden nothing renders;
-//   on return, comments that would already have left the screen are skipped.
+//   on return, comments that would already have left the screen are skipped
+//   instead of bursting out.
 
 import { LaneSet } from './lanes.js';
+import { DomSurface } from './surface-dom.js';
+import { CanvasSurface } from './surface-canvas.js';
 
 /**
  * What the renderer needs from a message (a DanmakuMessage fits).
@@ -27,15 +32,20 @@ import { LaneSet } from './lanes.js';
  */
 
 /**
+ * @typedef {'dom'|'canvas'} Engine
+ */
+
+/**
  * @typedef {object} RendererOptions
  * @property {import('./frameloop.js').FrameLoop} loop  The page's frame loop.
+ * @property {Engine} [engine='dom'] How comments are drawn.
  * @property {number} [scrollDurationMs=8000] Time to cross the stage at speed 1.
  * @property {number} [fixedDurationMs=4000]  Time a top or bottom comment stays.
  * @property {string} [fontFamily]
  * @property {number} [maxOnScreen=1500] Hard cap, even when unlimited.
- * @property {number} [maxPending=2000]  Comments waiting for the next frame (e.g. while hidden).
- * @property {(msg: Renderable, el: HTMLElement, ev: MouseEvent) => void} [onClick]
- * @property {Document} [document]
+ * @property {number} [maxPending=2000]  Comments waiting to be placed (e.g. while the tab is hidden).
+ * @property {(msg: Renderable, el: HTMLElement|null, ev: MouseEvent) => void} [onClick]
+ *   A comment was clicked; el is its element on the DOM surface.
  */
 
 /**
@@ -53,24 +63,50 @@ import { LaneSet } from './lanes.js';
  * @property {number} dropped   Comments dropped for want of a free lane (or over maxOnScreen).
  * @property {number} stale     Comments skipped because their time on screen had passed (hidden tab).
  * @property {number} onScreen  Comments on screen now.
- * @property {number} pending   Comments waiting for the next frame.
+ * @property {number} pending   Comments waiting to be placed.
  * @property {number} fps       Frames per second over the last second.
  */
 
-/** Font sizes (px) of the protocol's sizes, at font scale 1 on a wide stage. */
-export const FONT_PX = Object.freeze({ small: 18, normal: 25, large: 36 });
-
-const LINE = 1.25; // line height, in font sizes
-const PAD = 4; // horizontal padding of a comment, px (2 each side)
+/**
+ * A comment on screen. Surfaces keep their own state in el/anim or aside.
+ * @typedef {object} Item
+ * @property {Renderable} msg
+ * @property {string} text      As displayed (white space collapsed).
+ * @property {string} room
+ * @property {boolean} own
+ * @property {'scroll'|'reverse'|'top'|'bottom'} mode
+ * @property {import('./lanes.js').Flight} flight
+ * @property {number} x0        Left edge at the start, CSS px.
+ * @property {number} x1        Left edge at the end (x0 for fixed comments).
+ * @property {number} y         Top edge.
+ * @property {number} width
+ * @property {number} lineHeight
+ * @property {number} px        Font size.
+ * @property {string} color
+ * @property {number} pausedAt  performance.now() when paused by hover; 0 when moving.
+ * @property {HTMLElement|null} el   DOM surface: the element.
+ * @property {Animation|null} anim   DOM surface: its animation.
+ */
 
 /**
- * @typedef {object} Item
- * @property {HTMLElement} el
- * @property {Renderable} msg
- * @property {boolean} own
- * @property {import('./lanes.js').Flight} flight
- * @property {Animation|null} anim
- * @property {number} pausedAt  0 when running.
+ * What a surface may ask of the renderer.
+ * @typedef {object} SurfaceHost
+ * @property {(item: Item, on: boolean) => void} hover  The pointer entered (on) or left a comment.
+ * @property {(item: Item, ev: MouseEvent) => void} click
+ * @property {(item: Item, now: number) => number} xAt  A comment's left edge at time now.
+ */
+
+/**
+ * A surface draws comments. See surface-dom.js and surface-canvas.js.
+ * @typedef {object} Surface
+ * @property {(item: Item) => void} show
+ * @property {(item: Item) => void} hide
+ * @property {(item: Item) => void} pause
+ * @property {(item: Item) => void} resume
+ * @property {(item: Item) => void} relabel
+ * @property {(now: number) => void} draw   Called on every frame.
+ * @property {(width: number, height: number) => void} resize
+ * @property {() => void} destroy
  */
 
 /**
@@ -81,19 +117,13 @@ const PAD = 4; // horizontal padding of a comment, px (2 each side)
  * @property {number} at  When it arrived (performance.now()).
  */
 
-/**
- * Whether a colour is dark enough to need a light outline.
- * @param {string} color #rrggbb
- */
-export function isDark(color) {
-  const m = /^#([0-9a-f]{6})$/i.exec(color || '');
-  if (!m) return false;
-  const n = parseInt(m[1], 16);
-  const r = n >> 16;
-  const g = (n >> 8) & 255;
-  const b = n & 255;
-  return 0.299 * r + 0.587 * g + 0.114 * b < 80;
-}
+/** Font sizes (px) of the protocol's sizes, at font scale 1 on a wide stage. */
+export const FONT_PX = Object.freeze({ small: 18, normal: 25, large: 36 });
+
+export { isDark } from './surface-dom.js';
+
+const LINE = 1.25; // line height, in font sizes
+const PAD = 4; // horizontal padding of a comment, px (2 each side)
 
 export class DanmakuRenderer {
   /**
@@ -101,8 +131,7 @@ export class DanmakuRenderer {
    * @param {RendererOptions} options
    */
   constructor(container, options) {
-    const doc = options.document ?? document;
-    /** @private */ this.doc = doc;
+    const doc = container.ownerDocument;
     /** @private */ this.loop = options.loop;
     /** @private */ this.scrollMs = options.scrollDurationMs ?? 8000;
     /** @private */ this.fixedMs = options.fixedDurationMs ?? 4000;
@@ -112,6 +141,8 @@ export class DanmakuRenderer {
     /** @private */ this.maxOnScreen = options.maxOnScreen ?? 1500;
     /** @private */ this.maxPending = options.maxPending ?? 2000;
     /** @private */ this.onClick = options.onClick;
+    /** @readonly @type {Engine} */
+    this.engine = options.engine === 'canvas' ? 'canvas' : 'dom';
 
     /** @type {Required<DisplayOptions>} */
     this.display = { opacity: 1, area: 1, speed: 1, fontScale: 1, unlimited: false };
@@ -119,8 +150,7 @@ export class DanmakuRenderer {
     this.stats = { shown: 0, dropped: 0, stale: 0, onScreen: 0, pending: 0, fps: 0 };
 
     const layer = doc.createElement('div');
-    layer.className = 'dm-layer';
-    layer.setAttribute('aria-live', 'off');
+    layer.className = `dm-layer dm-engine-${this.engine}`;
     container.appendChild(layer);
     /** The element holding the comments. */
     this.layer = layer;
@@ -139,33 +169,29 @@ export class DanmakuRenderer {
     /** @private @type {Set<Item>} */ this.active = new Set();
     /** @private @type {Map<string, Item>} */ this.byId = new Map();
     /** @private @type {Waiting[]} */ this.pending = [];
-    /** @private @type {HTMLElement[]} */ this.pool = [];
-    /** @private */ this.poolMax = 256;
-    /** @private */ this.measureCtx = this.makeMeasure();
+    /** @private @type {Map<number, CanvasRenderingContext2D|OffscreenCanvasRenderingContext2D|null>} by font px */
+    this.measurers = new Map();
+    /** @private @type {Map<string, number>} width by font size and text */
+    this.widths = new Map();
     /** @private */ this.fpsFrames = 0;
     /** @private */ this.fpsSince = 0;
+
+    /** @type {SurfaceHost} */
+    const host = {
+      hover: (item, on) => (on ? this.pause(item) : this.unpause(item)),
+      click: (item, ev) => this.onClick?.(item.msg, item.el, ev),
+      xAt: (item, now) => this.xAt(item, now),
+    };
+    /** @private @type {Surface} */
+    this.surface =
+      this.engine === 'canvas' ? new CanvasSurface(layer, host, this.fontFamily) : new DomSurface(layer, host);
 
     this.resize();
     /** @private */ this.resizeObserver =
       typeof ResizeObserver === 'function' ? new ResizeObserver(() => this.resize()) : null;
     this.resizeObserver?.observe(container);
-
-    /** @private */ this.onOver = (/** @type {Event} */ ev) => {
-      const item = this.itemOf(ev.target);
-      if (item) this.pause(item);
-    };
-    /** @private */ this.onOut = (/** @type {PointerEvent} */ ev) => {
-      const item = this.itemOf(ev.target);
-      if (item && this.itemOf(ev.relatedTarget) !== item) this.unpause(item);
-    };
-    /** @private */ this.onClickEv = (/** @type {MouseEvent} */ ev) => {
-      const item = this.itemOf(ev.target);
-      if (item && this.onClick) this.onClick(item.msg, item.el, ev);
-    };
-    layer.addEventListener('pointerover', this.onOver);
-    layer.addEventListener('pointerout', /** @type {EventListener} */ (this.onOut));
-    layer.addEventListener('click', this.onClickEv);
-    /** @private */ this.stopLoop = this.loop.add((now) => this.frame(now));
+    /** @private */ this.stopFrames = this.loop.onFrame((now) => this.frame(now));
+    /** @private */ this.stopTicks = this.loop.onTick((now) => this.tick(now));
   }
 
   /**
@@ -180,7 +206,7 @@ export class DanmakuRenderer {
   }
 
   /**
-   * Queues a comment for the next frame.
+   * Queues a comment; it is placed on the next tick.
    * @param {Renderable} msg
    * @param {{own?: boolean, room?: string}} [opts] own: the viewer's own comment.
    */
@@ -221,8 +247,8 @@ export class DanmakuRenderer {
   }
 
   /**
-   * Updates the element of a comment already shown (the viewer's own comment
-   * got its offset and id from the server).
+   * Updates a comment already shown or waiting (the viewer's own comment got
+   * its offset and id from the server).
    * @param {string} oldId
    * @param {{id?: string, offset?: number}} patch
    */
@@ -233,13 +259,12 @@ export class DanmakuRenderer {
       if (w) w.msg = { ...w.msg, ...patch };
       return;
     }
+    item.msg = { ...item.msg, ...patch };
     if (patch.id !== undefined && patch.id !== oldId) {
       this.byId.delete(oldId);
       this.byId.set(patch.id, item);
-      item.el.dataset.id = patch.id;
     }
-    if (patch.offset !== undefined) item.el.dataset.offset = String(patch.offset);
-    item.msg = { ...item.msg, ...patch };
+    this.surface.relabel(item);
   }
 
   /** Removes every comment on screen and waiting. */
@@ -247,14 +272,17 @@ export class DanmakuRenderer {
     for (const item of [...this.active]) this.retire(item);
     this.pending.length = 0;
     this.stats.pending = 0;
+    this.stats.onScreen = 0;
     for (const set of Object.values(this.lanes)) set.clear();
   }
 
   /** Stops the renderer and removes its layer. */
   destroy() {
     this.clear();
-    this.stopLoop();
+    this.stopFrames();
+    this.stopTicks();
     this.resizeObserver?.disconnect();
+    this.surface.destroy();
     this.layer.remove();
   }
 
@@ -270,6 +298,19 @@ export class DanmakuRenderer {
     this.laneHeight = Math.ceil(this.fontPx('normal') * LINE);
     const n = Math.max(1, Math.floor((this.height * this.display.area) / this.laneHeight));
     for (const set of Object.values(this.lanes)) set.resize(n);
+    this.surface.resize(this.width, this.height);
+  }
+
+  /**
+   * A comment's left edge at time now.
+   * @param {Item} item
+   * @param {number} now
+   */
+  xAt(item, now) {
+    if (item.x0 === item.x1) return item.x0;
+    const t = (item.pausedAt || now) - item.flight.start;
+    const f = Math.min(1, Math.max(0, t / item.flight.duration));
+    return item.x0 + (item.x1 - item.x0) * f;
   }
 
   /**
@@ -281,10 +322,25 @@ export class DanmakuRenderer {
     return Math.round(base * this.display.fontScale * this.sizeFactor);
   }
 
-  /** @private */
-  makeMeasure() {
-    const canvas = this.doc.createElement('canvas');
-    return canvas.getContext('2d');
+  /**
+   * A 2D context set to the comments' font at px. One per size, so that the
+   * font is parsed once; an OffscreenCanvas where available, because
+   * setting the font of a document canvas makes the browser bring the
+   * document's style up to date first.
+   * @private
+   * @param {number} px
+   */
+  measurer(px) {
+    let ctx = this.measurers.get(px);
+    if (ctx === undefined) {
+      ctx =
+        typeof OffscreenCanvas === 'function'
+          ? new OffscreenCanvas(1, 1).getContext('2d')
+          : this.container.ownerDocument.createElement('canvas').getContext('2d');
+      if (ctx) ctx.font = `bold ${px}px ${this.fontFamily}`;
+      this.measurers.set(px, ctx);
+    }
+    return ctx;
   }
 
   /**
@@ -293,16 +349,21 @@ export class DanmakuRenderer {
    * @param {number} px
    */
   measure(text, px) {
-    const ctx = this.measureCtx;
-    if (!ctx) return text.length * px; // no canvas: a generous estimate
-    const font = `bold ${px}px ${this.fontFamily}`;
-    if (ctx.font !== font) ctx.font = font;
-    return Math.ceil(ctx.measureText(text).width) + PAD;
+    // The same texts come back again and again ("2333", "awsl"…).
+    const key = `${px}|${text}`;
+    const known = this.widths.get(key);
+    if (known !== undefined) return known;
+    const ctx = this.measurer(px);
+    const width = ctx ? Math.ceil(ctx.measureText(text).width) + PAD : text.length * px + PAD;
+    if (this.widths.size >= 4096) this.widths.clear();
+    this.widths.set(key, width);
+    return width;
   }
 
-  // ---- the frame ----
+  // ---- the loop ----
 
   /**
+   * Every frame: count it, and let the surface draw.
    * @private
    * @param {number} now
    */
@@ -313,6 +374,15 @@ export class DanmakuRenderer {
       this.fpsSince = now;
       this.fpsFrames = 0;
     }
+    this.surface.draw(now);
+  }
+
+  /**
+   * Every tick: retire finished comments and place waiting ones.
+   * @private
+   * @param {number} now
+   */
+  tick(now) {
     for (const item of this.active) {
       if (!item.pausedAt && now >= item.flight.start + item.flight.duration) this.retire(item);
     }
@@ -341,7 +411,6 @@ export class DanmakuRenderer {
       this.stats.stale++;
       return;
     }
-    const force = w.own || this.display.unlimited;
     if (!w.own && this.active.size >= this.maxOnScreen) {
       this.stats.dropped++;
       return;
@@ -350,47 +419,38 @@ export class DanmakuRenderer {
     const px = this.fontPx(msg.size ?? 'normal');
     const width = this.measure(text, px);
     const span = Math.max(1, Math.ceil((px * LINE) / this.laneHeight));
+    const force = w.own || this.display.unlimited;
     const flight = this.lanes[mode].place(now, { width, duration, stageWidth: this.width, span }, force);
     if (!flight) {
       this.stats.dropped++;
       return;
     }
-    const el = this.takeElement();
-    el.textContent = text;
-    el.style.fontSize = `${px}px`;
-    el.style.lineHeight = `${span * this.laneHeight}px`;
-    el.style.color = msg.color || '#ffffff';
-    el.classList.toggle('dm-dark', isDark(msg.color || '#ffffff'));
-    el.classList.toggle('dm-own', w.own);
-    const ds = el.dataset;
-    ds.id = msg.id;
-    if (msg.offset) ds.offset = String(msg.offset);
-    if (w.room) ds.room = w.room;
-    ds.mode = mode;
-    if (msg.user?.id) ds.user = msg.user.id;
-    if (w.own) ds.own = '1';
-
     const y =
       mode === 'bottom'
         ? this.height - (flight.lane + flight.span) * this.laneHeight
         : flight.lane * this.laneHeight;
-    /** @type {Animation|null} */
-    let anim = null;
-    if (scrolling) {
-      const from = mode === 'scroll' ? this.width : -width;
-      const to = mode === 'scroll' ? -width : this.width;
-      el.style.transform = `translate3d(${from}px,${y}px,0)`;
-      anim = el.animate(
-        [{ transform: `translate3d(${from}px,${y}px,0)` }, { transform: `translate3d(${to}px,${y}px,0)` }],
-        { duration, easing: 'linear', fill: 'forwards' },
-      );
-    } else {
-      el.style.transform = `translate3d(${Math.round((this.width - width) / 2)}px,${y}px,0)`;
-    }
-    el.style.display = '';
+    const x0 = mode === 'scroll' ? this.width : mode === 'reverse' ? -width : Math.round((this.width - width) / 2);
+    const x1 = mode === 'scroll' ? -width : mode === 'reverse' ? this.width : x0;
     /** @type {Item} */
-    const item = { el, msg, own: w.own, flight, anim, pausedAt: 0 };
-    /** @type {any} */ (el).__dmItem = item;
+    const item = {
+      msg,
+      text,
+      room: w.room,
+      own: w.own,
+      mode,
+      flight,
+      x0,
+      x1,
+      y,
+      width,
+      lineHeight: flight.span * this.laneHeight,
+      px,
+      color: msg.color || '#ffffff',
+      pausedAt: 0,
+      el: null,
+      anim: null,
+    };
+    this.surface.show(item);
     this.active.add(item);
     if (msg.id) this.byId.set(msg.id, item);
     this.stats.shown++;
@@ -403,52 +463,21 @@ export class DanmakuRenderer {
   retire(item) {
     if (!this.active.delete(item)) return;
     if (this.byId.get(item.msg.id) === item) this.byId.delete(item.msg.id);
-    item.anim?.cancel();
     item.flight.paused = false;
-    const el = item.el;
-    /** @type {any} */ (el).__dmItem = null;
-    if (this.pool.length < this.poolMax) {
-      el.style.display = 'none';
-      el.textContent = '';
-      for (const k of Object.keys(el.dataset)) delete el.dataset[k];
-      this.pool.push(el);
-    } else {
-      el.remove();
-    }
-  }
-
-  /** @private */
-  takeElement() {
-    const el = this.pool.pop();
-    if (el) return el;
-    const fresh = this.doc.createElement('div');
-    fresh.className = 'dm-item';
-    this.layer.appendChild(fresh);
-    return fresh;
+    this.surface.hide(item);
   }
 
   // ---- hover ----
 
   /**
    * @private
-   * @param {EventTarget|null} target
-   * @returns {Item|null}
-   */
-  itemOf(target) {
-    const el = target instanceof Element ? target.closest('.dm-item') : null;
-    return el ? (/** @type {any} */ (el).__dmItem ?? null) : null;
-  }
-
-  /**
-   * @private
    * @param {Item} item
    */
   pause(item) {
-    if (item.pausedAt) return;
+    if (item.pausedAt || !this.active.has(item)) return;
     item.pausedAt = performance.now();
     item.flight.paused = true;
-    item.anim?.pause();
-    item.el.classList.add('dm-paused');
+    this.surface.pause(item);
   }
 
   /**
@@ -462,7 +491,6 @@ export class DanmakuRenderer {
     item.flight.start += performance.now() - item.pausedAt;
     item.pausedAt = 0;
     item.flight.paused = false;
-    item.anim?.play();
-    item.el.classList.remove('dm-paused');
+    this.surface.resume(item);
   }
 }

@@ -1,7 +1,7 @@
 // A stand-in for a live video: an animated stage drawn on a small canvas
 // (a night skyline under moving spotlights, with a performer's silhouette),
-// scaled up by CSS. Drawn at 30 frames per second from the page's frame
-// loop; cheap enough to leave the budget to the comments.
+// scaled up by CSS. Drawn on the page's frame loop ticks; cheap enough to
+// leave the budget to the comments.
 
 /**
  * @typedef {object} Light
@@ -30,12 +30,9 @@ export class StageScene {
       { x: 0.86, hue: 260, speed: 0.6, phase: 0.6 },
     ];
     /** @private */ this.skyline = this.makeSkyline();
-    /** @private */ this.lastDraw = -Infinity;
-    /** @private */ this.stop = loop.add((now) => {
-      if (now - this.lastDraw < 30) return; // ~30 fps is plenty for a backdrop
-      this.lastDraw = now;
-      this.draw(now / 1000);
-    });
+    // Drawn on the loop's ticks (20 per second by default): enough for a
+    // backdrop, and the frame's commit is shared with the comments'.
+    /** @private */ this.stop = loop.onTick((now) => this.draw(now / 1000));
   }
 
   /** Stops drawing. */
