@@ -97,10 +97,18 @@ type tab struct {
 	dialogs    []string
 }
 
-// open opens url in a new tab.
+// open opens url in a new tab, in a window of its own so that it is visible.
 func (b *browser) open(t testing.TB, url string) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	return b.openTab(t, url, true)
+}
+
+// openTab opens url in a new tab; without newWindow the tab joins the
+// browser's first window, where it is hidden whenever another tab of that
+// window is active.
+func (b *browser) openTab(t testing.TB, url string, newWindow bool) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewWindow(newWindow))
 	t.Cleanup(cancel)
 	p := &tab{t: t, ctx: ctx}
 	if err := chromedp.Do(ctx); err != nil {

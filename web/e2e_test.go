@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/danmaku/danmaku/internal/stacktest"
@@ -232,4 +234,58 @@ func TestSettingsPersist(t *testing.T) {
 	if eval[bool](p, `[...document.querySelectorAll('.dm-item')].some(el => el.textContent === 'on top')`) {
 		t.Error("a top comment is drawn although top comments are hidden")
 	}
+}
+
+// TestHiddenTabSkipsOldComments: while the tab is hidden nothing renders;
+// when it comes back, comments older than their time on screen are skipped
+// instead of bursting out, and recent ones are shown.
+func TestHiddenTabSkipsOldComments(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{})
+	b := newBrowser(t, testLimit)
+	const room = "e2e-hidden"
+	p := b.openTab(t, pageURL(s, room), false)
+	p.waitJoined()
+	// Hide it: bring the window's other tab (the browser's first) to the front.
+	activate := func(ctx context.Context) {
+		t.Helper()
+		id := chromedp.FromContext(ctx).Target.TargetID
+		if _, err := chromedp.CallBrowser(b.ctx, target.ActivateTarget, target.ActivateTargetParams{TargetID: id}); err != nil {
+			t.Fatalf("activate tab: %v", err)
+		}
+	}
+	activate(b.ctx)
+	p.waitFor("the tab to be hidden", `document.visibilityState === 'hidden'`)
+	shown := eval[int](p, `window.__danmaku.renderer.stats.shown`)
+
+	old := s.Publish(t, room, "old 1", "old 2", "old 3")
+	p.waitFor("the old comments to arrive", fmt.Sprintf(`window.__danmaku.client.stats.received >= %d`, len(old)))
+	// Let them outlive their time on screen (8 s to scroll across), as a
+	// viewer who switched tabs for a while would.
+	start := time.Now()
+	p.waitForWithin("the old comments' time on screen to pass", `(() => {
+		const t0 = window.__hiddenT0 ??= performance.now();
+		return performance.now() - t0 > 8500;
+	})()`, 30*time.Second)
+	fresh := s.Publish(t, room, "fresh 1", "fresh 2")
+	p.waitFor("the fresh comments to arrive", fmt.Sprintf(`window.__danmaku.client.stats.received >= %d`, len(old)+len(fresh)))
+	if n := eval[int](p, `window.__danmaku.renderer.stats.shown`); n != shown {
+		t.Errorf("%d comments rendered while the tab was hidden", n-shown)
+	}
+	t.Logf("hidden for %v", time.Since(start).Round(time.Second))
+
+	activate(p.ctx)
+	p.waitFor("the tab to be visible", `document.visibilityState === 'visible'`)
+	for _, off := range fresh {
+		p.waitFor("a fresh comment on the stage", fmt.Sprintf(`!!document.querySelector('.dm-item[data-offset="%d"]')`, off))
+	}
+	for _, off := range old {
+		if eval[bool](p, fmt.Sprintf(`!!document.querySelector('.dm-item[data-offset="%d"]')`, off)) {
+			t.Errorf("comment %d, older than its time on screen, burst out on return", off)
+		}
+	}
+	if stale := eval[int](p, `window.__danmaku.renderer.stats.stale`); stale < len(old) {
+		t.Errorf("renderer counted %d stale comments, want at least %d", stale, len(old))
+	}
+	// They are still in the comment list: skipping is about the stage only.
+	p.waitFor("the old comments in the list", fmt.Sprintf(`!!document.querySelector('#dm-list li[data-offset="%d"]')`, old[0]))
 }
