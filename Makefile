@@ -1,0 +1,42 @@
+# danmaku — build, test, lint, benchmark.
+#   make test    installs what the tests need (chromium, node) and runs every test, race detector on
+#   make bench   runs the Go micro-benchmarks
+#   make lint    gofmt, go vet, staticcheck
+#   make fuzz    runs each fuzz target for FUZZTIME
+
+GO          ?= go
+FUZZTIME    ?= 30s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all build test go-test bench lint fuzz tools clean
+
+all: build
+
+build:
+	$(GO) build -o bin/danmaku ./cmd/danmaku
+
+include web/web.mk
+
+# The whole suite: Go tests (race detector on, goleak in every package,
+# chromedp browser tests in web/) and the JS unit tests.
+test: chromium node go-test web-test
+
+go-test:
+	$(GO) test -race -count=1 -timeout 45m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendBatch$$' -fuzztime $(FUZZTIME) ./protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzPublishRequest$$' -fuzztime $(FUZZTIME) ./internal/logic
+
+clean:
+	rm -rf bin
