@@ -1,0 +1,35 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestEveryMetricIsExported(t *testing.T) {
+	m := New()
+	m.Drops.WithLabelValues(ReasonSlowConsumer).Inc()
+	m.Closes.WithLabelValues(ReasonIdle).Inc()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range families {
+		names[f.GetName()] = true
+	}
+	for _, want := range []string{"danmaku_connections", "danmaku_deliveries_total", "danmaku_batch_size",
+		"danmaku_publish_to_write_seconds", "danmaku_drops_total", "danmaku_closes_total", "go_goroutines", "process_resident_memory_bytes"} {
+		if !names[want] {
+			t.Errorf("%s is not exported", want)
+		}
+	}
+	for n := range names {
+		if !strings.HasPrefix(n, "danmaku_") && !strings.HasPrefix(n, "go_") && !strings.HasPrefix(n, "process_") {
+			t.Errorf("unexpected metric %s", n)
+		}
+	}
+}
