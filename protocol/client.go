@@ -35,6 +35,21 @@ type ClientMessage struct {
 
 	// ping: echoed back in pong.
 	T json.RawMessage `json:"t,omitempty"`
+
+	// moderate (an addition to v1, for users whose token says moderator or
+	// admin): Action is mute, unmute, ban, unban, delete or settings; User
+	// is the public user id shown in messages; Seconds the duration (0:
+	// forever); MsgID or Offset the message to delete; the pointers the
+	// room settings to change.
+	Action          string  `json:"action,omitempty"`
+	User            string  `json:"user,omitempty"`
+	Seconds         int64   `json:"seconds,omitempty"`
+	Reason          string  `json:"reason,omitempty"`
+	MsgID           string  `json:"msgId,omitempty"`
+	Offset          *uint64 `json:"offset,omitempty"`
+	SlowModeSeconds *int    `json:"slowModeSeconds,omitempty"`
+	Closed          *bool   `json:"closed,omitempty"`
+	MaxTextRunes    *int    `json:"maxTextRunes,omitempty"`
 }
 
 // Decoding errors. Each maps to an error frame with code bad_request.
@@ -66,7 +81,7 @@ func DecodeClient(data []byte) (*ClientMessage, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	switch m.Op {
-	case OpAuth, OpJoin, OpLeave, OpSend, OpPing:
+	case OpAuth, OpJoin, OpLeave, OpSend, OpPing, OpModerate:
 		return &m, nil
 	case "":
 		return nil, ErrNoOp

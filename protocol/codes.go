@@ -11,6 +11,8 @@ const (
 	OpLeave = "leave"
 	OpSend  = "send"
 	OpPing  = "ping"
+	// OpModerate is an addition to v1: moderation over WebSocket.
+	OpModerate = "moderate"
 )
 
 // Server → client ops.
@@ -30,6 +32,8 @@ const (
 	// messages are not part of any room's history, so they cannot travel in
 	// batch frames without breaking the offset/prev chain.
 	OpBroadcast = "broadcast"
+	// OpModerated confirms a moderate request (an addition to v1).
+	OpModerated = "moderated"
 )
 
 // Codes carried by nack and error replies and by HTTP API errors.

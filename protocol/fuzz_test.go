@@ -26,7 +26,7 @@ func FuzzDecodeClient(f *testing.F) {
 			return
 		}
 		switch m.Op {
-		case OpAuth, OpJoin, OpLeave, OpSend, OpPing:
+		case OpAuth, OpJoin, OpLeave, OpSend, OpPing, OpModerate:
 		default:
 			t.Fatalf("decoded unknown op %q", m.Op)
 		}

@@ -39,6 +39,10 @@ type ServerMessage struct {
 	// authed
 	User *User `json:"user,omitempty"`
 
+	// moderated
+	Action string `json:"action,omitempty"`
+	Target string `json:"target,omitempty"`
+
 	// pong
 	T json.RawMessage `json:"t,omitempty"`
 }
@@ -99,6 +103,14 @@ type Authed struct {
 type Left struct {
 	Op   string `json:"op"`
 	Room string `json:"room"`
+}
+
+// Moderated confirms a moderate request.
+type Moderated struct {
+	Op     string `json:"op"`
+	Action string `json:"action"`
+	Room   string `json:"room,omitempty"`
+	Target string `json:"target,omitempty"` // the public user id acted on
 }
 
 // Pong answers ping.
