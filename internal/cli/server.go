@@ -7,14 +7,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/gateway"
 	"github.com/danmaku/danmaku/internal/logic"
 	"github.com/danmaku/danmaku/internal/metrics"
+	"github.com/danmaku/danmaku/internal/moderation"
 	"github.com/danmaku/danmaku/web"
 )
 
@@ -31,6 +35,11 @@ type ServerConfig struct {
 	Gateway      gateway.Config
 	Logic        logic.Config
 	Logger       *slog.Logger
+	// BlockedWordsFile is the keyword filter's word list, one per line
+	// ("" filters nothing). Reload rereads it.
+	BlockedWordsFile string
+	// APIKeyFile holds more API keys, one per line; Reload rereads it.
+	APIKeyFile string
 }
 
 // Server is one danmaku node with every role: embedded NATS, logic and
@@ -39,6 +48,8 @@ type Server struct {
 	cfg     ServerConfig
 	log     *slog.Logger
 	bus     *bus.Bus
+	mod     *moderation.Store
+	filter  *filter.Holder
 	gateway *gateway.Gateway
 	logic   *logic.Logic
 	admin   *http.Server
@@ -57,7 +68,25 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, bus: b}
+	s := &Server{cfg: cfg, log: log, bus: b, filter: &filter.Holder{}}
+	mod, err := moderation.Open(ctx, moderation.Config{Conn: b.Conn(), Logger: log.With("component", "moderation")})
+	if err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	s.mod = mod
+	fail := func(err error) (*Server, error) {
+		_ = mod.Close()
+		_ = b.Close()
+		return nil, err
+	}
+	if _, err := s.reloadFilter(); err != nil {
+		return fail(err)
+	}
+	keys, err := s.apiKeys()
+	if err != nil {
+		return fail(err)
+	}
 
 	// Logic asks the gateway for online counts; the gateway sends through
 	// logic. The closure breaks the cycle: g is set before any request.
@@ -65,19 +94,19 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	lc := cfg.Logic
 	lc.Store, lc.Metrics, lc.Logger = b, m, log.With("component", "logic")
 	lc.Online = func(room string) int64 { return g.Online(room) }
+	lc.Moderation, lc.Filter, lc.ReloadFilter, lc.APIKeys = mod, s.filter, s.reloadFilter, keys
 	l, err := logic.New(lc)
 	if err != nil {
-		_ = b.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.logic = l
 
 	gc := cfg.Gateway
 	gc.History, gc.Sender, gc.Metrics, gc.Logger = b, l, m, log.With("component", "gateway")
+	gc.Moderation, gc.Moderator = mod, l
 	g, err = gateway.New(gc)
 	if err != nil {
-		_ = b.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.gateway = g
 
@@ -100,8 +129,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	mux.Handle("/", web.Handler(web.Options{MaxTextRunes: lc.MaxTextRunes}))
 	if err := g.Start(cfg.Addr, mux); err != nil {
 		_ = g.Close()
-		_ = b.Close()
-		return nil, err
+		return fail(err)
 	}
 	if cfg.AdminAddr != "" {
 		s.startAdmin()
@@ -119,6 +147,54 @@ func (s *Server) startAdmin() {
 	s.admin = &http.Server{Addr: s.cfg.AdminAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	s.adminCh = make(chan error, 1)
 	go func() { s.adminCh <- s.admin.ListenAndServe() }()
+}
+
+// Reload rereads the keyword filter's word list and the API key file
+// (SIGHUP). A file that fails to load leaves the previous state in place.
+func (s *Server) Reload() error {
+	var errs []error
+	if n, err := s.reloadFilter(); err != nil {
+		errs = append(errs, err)
+	} else if s.cfg.BlockedWordsFile != "" {
+		s.log.Info("keyword filter reloaded", "words", n)
+	}
+	if keys, err := s.apiKeys(); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.logic.SetAPIKeys(keys)
+		s.log.Info("API keys reloaded", "keys", len(keys))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) reloadFilter() (int, error) {
+	if s.cfg.BlockedWordsFile == "" {
+		return 0, nil
+	}
+	f, err := filter.Load(s.cfg.BlockedWordsFile)
+	if err != nil {
+		return 0, err
+	}
+	s.filter.Store(f)
+	return f.Len(), nil
+}
+
+// apiKeys is the configured keys plus those in the key file.
+func (s *Server) apiKeys() ([]string, error) {
+	keys := append([]string(nil), s.cfg.Logic.APIKeys...)
+	if s.cfg.APIKeyFile == "" {
+		return keys, nil
+	}
+	data, err := os.ReadFile(s.cfg.APIKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("API key file: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			keys = append(keys, line)
+		}
+	}
+	return keys, nil
 }
 
 // URL is the node's base URL, e.g. http://127.0.0.1:8080.
@@ -148,6 +224,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, s.bus.Close())
+	errs = append(errs, s.mod.Close(), s.bus.Close())
 	return errors.Join(errs...)
 }

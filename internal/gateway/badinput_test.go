@@ -245,7 +245,7 @@ func TestMessageFloodIsRefusedThenClosed(t *testing.T) {
 	flooder := dial(t, s.WSURL, nil)
 	flooder.join("flood")
 	for i := range 3 { // the join used one token
-		flooder.send(map[string]any{"op": "send", "room": "flood", "id": fmt.Sprint(i), "text": "spam"})
+		flooder.send(map[string]any{"op": "send", "room": "flood", "id": fmt.Sprint(i), "text": fmt.Sprint("spam ", i)})
 	}
 	sawNack := false
 	for !sawNack {

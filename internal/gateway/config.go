@@ -9,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/danmaku/danmaku/internal/metrics"
+	"github.com/danmaku/danmaku/internal/moderation"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -31,6 +32,13 @@ type Sender interface {
 	Send(ctx context.Context, user protocol.User, msg *protocol.ClientMessage) (offset uint64, msgID string, err error)
 }
 
+// Moderator carries out moderate requests from moderators' connections;
+// *logic.Logic implements it. A *protocol.CodeError becomes an error reply
+// with its code.
+type Moderator interface {
+	Moderate(ctx context.Context, by protocol.User, msg *protocol.ClientMessage) error
+}
+
 // Config configures a Gateway. Each field's zero value selects the default
 // named in its comment.
 type Config struct {
@@ -38,6 +46,11 @@ type Config struct {
 	History History
 	// Sender handles client sends. Required.
 	Sender Sender
+	// Moderator handles the moderate op; nil refuses it.
+	Moderator Moderator
+	// Moderation is consulted for bans: a ban closes the user's connections
+	// with 4503, here and on every node. nil means no bans.
+	Moderation *moderation.Store
 	// Metrics receives the gateway's measurements. nil creates a private set.
 	Metrics *metrics.Metrics
 	// Logger; nil discards.

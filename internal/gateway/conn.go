@@ -60,6 +60,22 @@ type membership struct {
 	lastSent uint64
 }
 
+// publicID is the id other viewers see; it changes once, on auth.
+func (c *conn) publicID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user.ID
+}
+
+// setUser replaces the guest identity after auth and re-indexes the
+// connection for push-to-user under the platform's user id.
+func (c *conn) setUser(u protocol.User, key string) {
+	c.mu.Lock()
+	c.user = u
+	c.mu.Unlock()
+	c.bucket.mu.rekey(c, key)
+}
+
 func (c *conn) touch(now time.Time) { c.lastActive.Store(now.UnixNano()) }
 
 func (c *conn) pending() int64 { return c.queued.Load() - c.written.Load() }

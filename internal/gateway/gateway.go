@@ -149,6 +149,9 @@ func (g *Gateway) Start(addr string, handler http.Handler) error {
 	g.wg.Add(2)
 	go func() { defer g.wg.Done(); g.sweepLoop() }()
 	go func() { defer g.wg.Done(); g.onlineLoop() }()
+	if g.cfg.Moderation != nil {
+		g.unsubs = append(g.unsubs, g.cfg.Moderation.OnBan(g.onBan))
+	}
 	if unsub, err := g.cfg.History.SubscribeBroadcast(g.onBroadcast); err == nil {
 		g.unsubs = append(g.unsubs, unsub)
 	} else {
@@ -335,6 +338,8 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 		g.leave(c, msg)
 	case protocol.OpSend:
 		g.send(c, msg)
+	case protocol.OpModerate:
+		g.moderate(c, msg)
 	case protocol.OpAuth:
 		// Token verification arrives with the identity work; until then
 		// every viewer is a guest.

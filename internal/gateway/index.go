@@ -38,6 +38,25 @@ func (x *lockedIndex) remove(c *conn) {
 	}
 }
 
+// rekey moves c to another user key (after auth).
+func (x *lockedIndex) rekey(c *conn, key string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if set := x.users[c.userKey]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(x.users, c.userKey)
+		}
+	}
+	c.userKey = key
+	set := x.users[key]
+	if set == nil {
+		set = make(map[*conn]struct{})
+		x.users[key] = set
+	}
+	set[c] = struct{}{}
+}
+
 // snapshot copies the connection list so that writes happen without the lock.
 func (x *lockedIndex) snapshot() []*conn {
 	x.mu.Lock()

@@ -23,10 +23,17 @@ func (l *Logic) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/rooms/{room}", l.route("room", l.roomInfo))
 	mux.HandleFunc("POST /v1/broadcast", l.route("broadcast", l.broadcast))
 	mux.HandleFunc("POST /v1/users/{user}/messages", l.route("user", l.pushUser))
+	l.moderationRoutes(mux)
 	mux.HandleFunc("/v1/", l.route("unknown", func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)}
 	}))
 	return mux
+}
+
+// roomInfo adds the room's moderation settings to protocol.RoomInfo.
+type roomInfo struct {
+	protocol.RoomInfo
+	Settings RoomSettingsInfo `json:"settings"`
 }
 
 // httpError is a protocol error with its HTTP status.
@@ -67,7 +74,7 @@ func (l *Logic) authorize(r *http.Request) error {
 	}
 	given := []byte(strings.TrimSpace(h[len(prefix):]))
 	ok := 0
-	for _, k := range l.keys {
+	for _, k := range *l.keys.Load() {
 		ok |= subtle.ConstantTimeCompare(given, k)
 	}
 	if ok != 1 {
@@ -169,7 +176,7 @@ func (l *Logic) bodies(req *protocol.PublishRequest) ([][]byte, []string, error)
 			Type: pm.Type, User: pm.User, Text: pm.Text, Mode: pm.Mode, Color: pm.Color,
 			Size: pm.Size, VideoTimeMs: pm.VideoTimeMs, ReplyTo: pm.ReplyTo, Data: pm.Data,
 		}
-		if err := l.validate(&b); err != nil {
+		if err := l.validate(&b, l.cfg.MaxTextRunes); err != nil {
 			err.Message = "messages[" + strconv.Itoa(i) + "]: " + err.Message
 			return nil, nil, &httpError{http.StatusBadRequest, err}
 		}
@@ -329,6 +336,9 @@ func (l *Logic) roomInfo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, protocol.RoomInfo{Room: room, Online: l.cfg.Online(room), Epoch: l.cfg.Store.Epoch(), Offset: last})
+	writeJSON(w, http.StatusOK, roomInfo{
+		RoomInfo: protocol.RoomInfo{Room: room, Online: l.cfg.Online(room), Epoch: l.cfg.Store.Epoch(), Offset: last},
+		Settings: l.settingsInfo(room),
+	})
 	return nil
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nuid"
 
+	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/metrics"
+	"github.com/danmaku/danmaku/internal/moderation"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -24,6 +27,7 @@ type Store interface {
 	LastOffset(ctx context.Context, room string) (uint64, error)
 	PublishBroadcast(ctx context.Context, bodies [][]byte) error
 	PublishUser(ctx context.Context, user string, bodies [][]byte) error
+	Delete(ctx context.Context, room string, offset uint64) error
 }
 
 // Config configures Logic. Each field's zero value selects the default named
@@ -50,6 +54,32 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Moderation holds mutes, bans and room settings. nil disables the
+	// moderation checks and answers the moderation endpoints with 503.
+	Moderation *moderation.Store
+	// PublicID maps a platform user id (a token's sub) to the id other
+	// viewers see, which mutes and bans are keyed by. nil uses ids as given.
+	PublicID func(subject string) string
+	// DenyAnonymousSend refuses sends from guests (nack unauthorized). The
+	// zero value lets guests send.
+	DenyAnonymousSend bool
+	// SendRate is how many messages one user may send per SendWindow. 0
+	// means 20; negative means no limit.
+	SendRate int
+	// SendWindow is the window of SendRate. 0 means 30s.
+	SendWindow time.Duration
+	// Filter is the keyword filter; nil or an empty list filters nothing.
+	Filter *filter.Holder
+	// FilterMask masks matched words with '*' instead of refusing the
+	// message (blocked_content), which is the zero value's behaviour.
+	FilterMask bool
+	// ReloadFilter rereads the word list for POST /v1/filter/reload and
+	// returns its size; nil answers 503.
+	ReloadFilter func() (int, error)
+	// DuplicateWindow refuses the same text from the same user within it.
+	// 0 means 30s; negative disables the check.
+	DuplicateWindow time.Duration
 }
 
 // Logic validates and stores messages and serves the HTTP API.
@@ -57,7 +87,9 @@ type Logic struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	keys    [][]byte
+	keys    atomic.Pointer[[][]byte] // swapped whole on rotation
+	mod     *moderation.Store
+	senders *senders
 }
 
 // New returns a Logic.
@@ -86,17 +118,40 @@ func New(cfg Config) (*Logic, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	l := &Logic{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
-	for _, k := range cfg.APIKeys {
-		if k != "" {
-			l.keys = append(l.keys, []byte(k))
-		}
+	if cfg.PublicID == nil {
+		cfg.PublicID = func(s string) string { return s }
 	}
+	if cfg.SendRate == 0 {
+		cfg.SendRate = 20
+	}
+	if cfg.SendWindow <= 0 {
+		cfg.SendWindow = 30 * time.Second
+	}
+	if cfg.DuplicateWindow == 0 {
+		cfg.DuplicateWindow = 30 * time.Second
+	}
+	l := &Logic{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, mod: cfg.Moderation,
+		senders: newSenders(max(cfg.SendRate, 0), cfg.SendWindow, cfg.DuplicateWindow)}
+	l.SetAPIKeys(cfg.APIKeys)
 	return l, nil
 }
 
+// SetAPIKeys replaces the accepted API keys (key rotation: configure the new
+// and old keys together, move callers over, then drop the old one).
+func (l *Logic) SetAPIKeys(keys []string) {
+	var ks [][]byte
+	for _, k := range keys {
+		if k != "" {
+			ks = append(ks, []byte(k))
+		}
+	}
+	l.keys.Store(&ks)
+}
+
 // Send runs a viewer's send through the pipeline and stores it. It
-// implements the gateway's Sender.
+// implements the gateway's Sender. The checks run in a fixed order, each
+// with its nack code: auth, ban and mute, closed room, length, the user's
+// rate limit, slow mode, duplicates, then the keyword filter.
 func (l *Logic) Send(ctx context.Context, user protocol.User, msg *protocol.ClientMessage) (uint64, string, error) {
 	if !protocol.ValidRoom(msg.Room) {
 		return 0, "", protocol.Errorf(protocol.CodeBadRequest, "invalid room name")
@@ -104,16 +159,51 @@ func (l *Logic) Send(ctx context.Context, user protocol.User, msg *protocol.Clie
 	if msg.Type != "" && msg.Type != protocol.TypeDanmaku {
 		return 0, "", protocol.Errorf(protocol.CodeForbidden, "viewers may only send type %q", protocol.TypeDanmaku)
 	}
+	if len(msg.Data) > 0 && string(msg.Data) != "null" {
+		return 0, "", protocol.Errorf(protocol.CodeForbidden, "viewers may not attach data")
+	}
+	// 1. auth
+	if user.Role == protocol.RoleGuest && l.cfg.DenyAnonymousSend {
+		return 0, "", l.refuse(protocol.Errorf(protocol.CodeUnauthorized, "sign in to send messages"))
+	}
+	// 2. ban and mute
+	now := l.cfg.Now()
+	settings := moderation.RoomSettings{}
+	if l.mod != nil {
+		if b, ok := l.mod.Banned(user.ID); ok {
+			return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeForbidden, Message: "you are banned" + reasonSuffix(b.Reason), RetryAfter: until(b.Until, now)})
+		}
+		if m, ok := l.mod.MutedFor(msg.Room, user.ID); ok {
+			return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeMuted, Message: "you are muted" + reasonSuffix(m.Reason), RetryAfter: until(m.Until, now)})
+		}
+		settings = l.mod.Room(msg.Room)
+	}
+	// 3. closed room
+	if settings.Closed {
+		return 0, "", l.refuse(protocol.Errorf(protocol.CodeRoomClosed, "the room is closed to new messages"))
+	}
+	// 4. length, after normalization
 	u := user
 	body := protocol.Body{
 		Type: protocol.TypeDanmaku, User: &u, Text: msg.Text, Mode: msg.Mode, Color: msg.Color,
 		Size: msg.Size, VideoTimeMs: msg.VideoTimeMs, ReplyTo: msg.ReplyTo,
 	}
-	if len(msg.Data) > 0 && string(msg.Data) != "null" {
-		return 0, "", protocol.Errorf(protocol.CodeForbidden, "viewers may not attach data")
+	if err := l.validate(&body, settings.TextLimit(l.cfg.MaxTextRunes)); err != nil {
+		return 0, "", l.refuse(err)
 	}
-	if err := l.validate(&body); err != nil {
-		return 0, "", err
+	// 5–7. rate limit, slow mode, duplicates
+	exempt := user.Role == protocol.RoleModerator || user.Role == protocol.RoleAdmin
+	switch v, retry := l.senders.check(user.ID, msg.Room, l.normalize(body.Text), settings.SlowModeSeconds, exempt, now); v {
+	case rateLimited:
+		return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeRateLimited, Message: "you are sending too fast", RetryAfter: retry})
+	case slowMode:
+		return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeSlowMode, Message: fmt.Sprintf("slow mode: one message every %d s", settings.SlowModeSeconds), RetryAfter: retry})
+	case duplicate:
+		return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeDuplicate, Message: "you just sent the same text", RetryAfter: retry})
+	}
+	// 8. keyword filter
+	if err := l.filter(&body); err != nil {
+		return 0, "", l.refuse(err)
 	}
 	encoded := l.finish(&body)
 	offsets, err := l.cfg.Store.Append(ctx, msg.Room, [][]byte{encoded})
@@ -122,6 +212,27 @@ func (l *Logic) Send(ctx context.Context, user protocol.User, msg *protocol.Clie
 		return 0, "", protocol.Errorf(protocol.CodeUnavailable, "the message could not be stored; retry")
 	}
 	return offsets[0], body.ID, nil
+}
+
+// refuse counts a refusal by code and returns it.
+func (l *Logic) refuse(e *protocol.CodeError) *protocol.CodeError {
+	l.metrics.Refusals.WithLabelValues(e.Code).Inc()
+	return e
+}
+
+func reasonSuffix(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+// until is how long until t, or 0 for forever.
+func until(t, now time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.Sub(now), 0)
 }
 
 // finish gives a validated body its id and timestamp and encodes it.

@@ -12,7 +12,7 @@ import (
 
 // validate checks a body's fields and tidies its text. Errors are
 // *protocol.CodeError with code bad_request or too_long.
-func (l *Logic) validate(b *protocol.Body) *protocol.CodeError {
+func (l *Logic) validate(b *protocol.Body, maxRunes int) *protocol.CodeError {
 	if b.Type == "" {
 		b.Type = protocol.TypeDanmaku
 	}
@@ -26,8 +26,8 @@ func (l *Logic) validate(b *protocol.Body) *protocol.CodeError {
 	if b.Type == protocol.TypeDanmaku && b.Text == "" {
 		return protocol.Errorf(protocol.CodeBadRequest, "text is empty")
 	}
-	if n := utf8.RuneCountInString(b.Text); n > l.cfg.MaxTextRunes {
-		return protocol.Errorf(protocol.CodeTooLong, "text has %d characters; the limit is %d", n, l.cfg.MaxTextRunes)
+	if n := utf8.RuneCountInString(l.normalize(b.Text)); n > maxRunes {
+		return protocol.Errorf(protocol.CodeTooLong, "text has %d characters; the limit is %d", n, maxRunes)
 	}
 	if !protocol.ValidMode(b.Mode) {
 		return protocol.Errorf(protocol.CodeBadRequest, "mode must be scroll, top, bottom or reverse")

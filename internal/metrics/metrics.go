@@ -40,6 +40,8 @@ type Metrics struct {
 	Drops           *prometheus.CounterVec // reason
 	Closes          *prometheus.CounterVec // reason
 	Nacks           *prometheus.CounterVec // code
+	Refusals        *prometheus.CounterVec // code: sends refused by the logic pipeline (WebSocket and API)
+	ConnRefusals    *prometheus.CounterVec // reason: connections refused or closed by abuse limits
 	BatchSize       prometheus.Histogram
 	PublishToWrite  prometheus.Histogram // seconds from store accept (ts) to frame handed to the kernel
 	APIRequests     *prometheus.CounterVec
@@ -80,6 +82,10 @@ func New() *Metrics {
 			Name: "danmaku_closes_total", Help: "Connections closed by the server or client, by reason."}, []string{"reason"}),
 		Nacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "danmaku_nacks_total", Help: "Refused sends, by nack code."}, []string{"code"}),
+		Refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_refusals_total", Help: "Messages refused by the send pipeline, by code (unauthorized, muted, rate_limited, slow_mode, …)."}, []string{"code"}),
+		ConnRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "danmaku_conn_refusals_total", Help: "Connections refused or closed by identity and abuse limits, by reason."}, []string{"reason"}),
 		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "danmaku_batch_size", Help: "Messages per batch frame.",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500}}),
@@ -96,7 +102,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Connections, m.ConnectsTotal, m.Rooms, m.JoinsTotal, m.ResumesTotal,
 		m.MessagesIn, m.MessagesOut, m.Frames, m.Deliveries, m.BytesOut, m.BytesIn,
-		m.Drops, m.Closes, m.Nacks, m.BatchSize, m.PublishToWrite, m.APIRequests,
+		m.Drops, m.Closes, m.Nacks, m.Refusals, m.ConnRefusals, m.BatchSize, m.PublishToWrite, m.APIRequests,
 		m.HandshakeErrors,
 	)
 	return m
