@@ -41,3 +41,11 @@ func (v *viewer) collectErr(room string, n int) []protocol.Message {
 }
 
 func ioReadFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }
+
+// collectFresh reads the replay of a fresh join: n messages, order checked,
+// the first one's prev not.
+func (v *viewer) collectFresh(room string, n int) []protocol.Message {
+	v.fresh[room] = true
+	v.last[room] = 0
+	return v.collect(room, n)
+}

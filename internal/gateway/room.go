@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"time"
 
 	"sync"
@@ -97,6 +99,9 @@ func (r *room) acceptLocked(m protocol.Stored) {
 	}
 	r.pending = append(r.pending, m)
 	r.last = m.Offset
+	if bytes.Contains(m.Body, deleteType) {
+		r.forgetDeletedLocked(m.Body)
+	}
 	now := time.Now()
 	switch {
 	case len(r.pending) >= r.g.cfg.BatchMaxMessages:
@@ -106,6 +111,36 @@ func (r *room) acceptLocked(m protocol.Stored) {
 		r.flushLocked(now)
 	case !r.timerArmed:
 		r.armTimerLocked(r.lastFlush.Add(r.g.cfg.BatchWindow).Sub(now))
+	}
+}
+
+var deleteType = []byte(`"type":"delete"`)
+
+// forgetDeletedLocked drops messages a moderator deleted from the recent
+// messages kept for resumes, so that a resume does not bring them back.
+func (r *room) forgetDeletedLocked(body []byte) {
+	var del struct {
+		Type string `json:"type"`
+		Data struct {
+			Offsets []uint64 `json:"offsets"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &del) != nil || del.Type != protocol.TypeDelete {
+		return
+	}
+	for _, off := range del.Data.Offsets {
+		for i, m := range r.recent {
+			if m.Offset != off {
+				continue
+			}
+			// Keep the chain whole, as the store's reads see it after the
+			// deletion: the next message now follows the deleted one's prev.
+			if i+1 < len(r.recent) {
+				r.recent[i+1].Prev = m.Prev
+			}
+			r.recent = append(r.recent[:i:i], r.recent[i+1:]...)
+			break
+		}
 	}
 }
 

@@ -40,6 +40,8 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Logger; nil logs warnings and errors to the test log.
 	Logger *slog.Logger
+	// BlockedWordsFile is the keyword filter's word list ("" filters nothing).
+	BlockedWordsFile string
 }
 
 // Stack is a running node.
@@ -90,9 +92,10 @@ func (s *Stack) start(t testing.TB) error {
 			HistorySize: s.opts.HistorySize,
 			HistoryTTL:  s.opts.HistoryTTL,
 		},
-		Gateway: s.opts.Gateway,
-		Logic:   lc,
-		Logger:  log,
+		Gateway:          s.opts.Gateway,
+		Logic:            lc,
+		Logger:           log,
+		BlockedWordsFile: s.opts.BlockedWordsFile,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
