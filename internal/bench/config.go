@@ -75,7 +75,7 @@ type Config struct {
 	// (the server refuses more than --msg-rate, 10 by default). 0 means 8;
 	// negative sends as fast as acks come back (Window in flight).
 	SendRate float64
-	// Publishers bounds the publish requests in flight. 0 means 32.
+	// Publishers bounds the publish requests in flight. 0 means 128.
 	Publishers int
 	// NoCompression stops viewers offering permessage-deflate. By default
 	// they offer it, as browsers do, and the server sends each batch frame
@@ -148,7 +148,7 @@ func (c Config) resolve() (Config, scenarioSpec, error) {
 		c.SendRate = 0
 	}
 	if c.Publishers == 0 {
-		c.Publishers = 32
+		c.Publishers = 128
 	}
 	switch {
 	case c.Sources == 0 || c.Sources > sourcesTotal:

@@ -58,7 +58,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 256, "dials in flight per worker")
 	fs.IntVar(&cfg.Window, "window", 4, "ingress: sends in flight per connection")
 	fs.Float64Var(&cfg.SendRate, "send-rate", 8, "ingress: sends per second per connection, under the server's --msg-rate (negative: as fast as acks return)")
-	fs.IntVar(&cfg.Publishers, "publishers", 32, "publish requests in flight")
+	fs.IntVar(&cfg.Publishers, "publishers", 128, "publish requests in flight")
 	fs.IntVar(&cfg.Sources, "sources", 253, "source addresses 127.0.0.2… to spread connections over (-1: let the kernel choose)")
 	compression := fs.Bool("compression", true, "viewers offer permessage-deflate, as browsers do (the server compresses each frame once)")
 	fs.BoolVar(&cfg.Check, "check", false, "exit 1 when a goal is missed")
