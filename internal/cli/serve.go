@@ -8,8 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/danmaku/danmaku/internal/auth"
 )
 
 // serveFlags registers every serve flag on fs and returns the config they
@@ -53,7 +58,22 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.IntVar(&g.MessageBurst, "msg-burst", 20, "burst allowed above --msg-rate")
 	fs.BoolVar(&o.compression, "compression", true, "offer permessage-deflate to viewers")
 
+	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 key for viewer tokens: a value, file:PATH or base64:… (empty: no HS256)")
+	fs.StringVar(&o.jwtPublicKey, "jwt-public-key", "", "PEM file with the RS256/EdDSA/ES256 public key for viewer tokens (empty: none)")
+	fs.Var(&o.jwtAlgorithms, "jwt-algorithms", "allowed JWT algorithms, repeatable or comma-separated (default: those of the configured keys)")
+	fs.StringVar(&cfg.Auth.Issuer, "jwt-issuer", "", "required iss claim (empty: not checked)")
+	fs.StringVar(&cfg.Auth.Audience, "jwt-audience", "", "required aud claim (empty: not checked)")
+	fs.StringVar(&o.userIDKey, "user-id-key", "", "key for the public user ids viewers see: a value, file:PATH or base64:… (default: derived from --jwt-secret, else kept in <data-dir>/user-id.key)")
+	fs.BoolVar(&g.RequireAuth, "require-auth", false, "close connections that do not authenticate within --handshake-timeout with 4501")
+	fs.StringVar(&cfg.AnonymousSend, "anonymous-send", "auto", "whether guests may send: on, off, or auto (on only when no JWT key is configured)")
+	fs.StringVar(&cfg.APIKeyFile, "api-key-file", "", "file with more HTTP API keys, one per line; reread on SIGHUP")
+	fs.StringVar(&cfg.BlockedWordsFile, "blocked-words-file", "", "keyword filter word list, one per line; reread on SIGHUP and POST /v1/filter/reload")
+	fs.StringVar(&o.filterMode, "filter-mode", "reject", "keyword filter mode: reject (nack blocked_content) or mask (matched characters become *)")
+
 	l := &cfg.Logic
+	fs.IntVar(&l.SendRate, "send-rate", 20, "messages one user may send per --send-window (negative: no limit)")
+	fs.DurationVar(&l.SendWindow, "send-window", 30*time.Second, "window of --send-rate")
+	fs.DurationVar(&l.DuplicateWindow, "duplicate-window", 30*time.Second, "refuse the same text from the same user within this (negative: off)")
 	fs.IntVar(&l.MaxTextRunes, "max-text-runes", 100, "longest message text, in characters")
 	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP API request body")
 
@@ -72,6 +92,11 @@ type serveOptions struct {
 	cfg                 ServerConfig
 	keys                stringList
 	origins             stringList
+	jwtSecret           string
+	jwtPublicKey        string
+	jwtAlgorithms       stringList
+	userIDKey           string
+	filterMode          string
 	compression         bool
 	logLevel, logFormat *string
 }
@@ -85,6 +110,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := &o.cfg
 	cfg.Gateway.DisableCompression = !o.compression
 	cfg.Gateway.AllowedOrigins = o.origins
+	if err := o.applyAuth(); err != nil {
+		return err
+	}
+	switch o.filterMode {
+	case "reject":
+	case "mask":
+		cfg.Logic.FilterMask = true
+	default:
+		return fmt.Errorf("%w: --filter-mode must be reject or mask", errUsage)
+	}
 	if cfg.Gateway.ReplayCount == 0 {
 		cfg.Gateway.ReplayCount = -1 // the flag's 0 means none; the Config's zero means the default
 	}
@@ -111,7 +146,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	printBanner(stdout, srv, cfg, generated)
 	log.Info("serving", "addr", srv.gateway.Addr().String(), "data_dir", cfg.Bus.DataDir, "epoch", srv.bus.Epoch())
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for waiting := true; waiting; {
+		select {
+		case <-hup:
+			if err := srv.Reload(); err != nil {
+				log.Error("reload failed; the previous configuration stays", "err", err)
+			}
+		case <-ctx.Done():
+			waiting = false
+		}
+	}
 	log.Info("shutting down: draining viewers", "drain_timeout", cfg.DrainTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout+30*time.Second)
 	defer cancel()
@@ -119,6 +166,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// applyAuth reads the key flags into the auth config.
+func (o *serveOptions) applyAuth() error {
+	var err error
+	if o.cfg.Auth.HMACSecret, err = auth.ParseSecret(o.jwtSecret); err != nil {
+		return fmt.Errorf("--jwt-secret: %w", err)
+	}
+	if o.cfg.Auth.IDKey, err = auth.ParseSecret(o.userIDKey); err != nil {
+		return fmt.Errorf("--user-id-key: %w", err)
+	}
+	if o.jwtPublicKey != "" {
+		if o.cfg.Auth.PublicKeyPEM, err = auth.LoadPublicKeyFile(o.jwtPublicKey); err != nil {
+			return fmt.Errorf("--jwt-public-key: %w", err)
+		}
+	}
+	o.cfg.Auth.Algorithms = o.jwtAlgorithms
 	return nil
 }
 

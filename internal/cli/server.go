@@ -2,17 +2,20 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/gateway"
@@ -40,6 +43,13 @@ type ServerConfig struct {
 	BlockedWordsFile string
 	// APIKeyFile holds more API keys, one per line; Reload rereads it.
 	APIKeyFile string
+	// Auth configures token verification. When it has no IDKey and no
+	// HMAC secret, the key for public user ids is kept in the data
+	// directory (user-id.key), so ids stay stable across restarts.
+	Auth auth.Config
+	// AnonymousSend is "on", "off" or "auto" (""): on unless a JWT key is
+	// configured.
+	AnonymousSend string
 }
 
 // Server is one danmaku node with every role: embedded NATS, logic and
@@ -87,6 +97,17 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	verifier, err := s.verifier()
+	if err != nil {
+		return fail(err)
+	}
+	anonymous, err := anonymousSend(cfg.AnonymousSend, verifier.Enabled())
+	if err != nil {
+		return fail(err)
+	}
+	if anonymous {
+		log.Warn("anonymous viewers may send messages: this server is running open (configure --jwt-secret or --jwt-public-key and --anonymous-send=off to require sign-in)")
+	}
 
 	// Logic asks the gateway for online counts; the gateway sends through
 	// logic. The closure breaks the cycle: g is set before any request.
@@ -95,6 +116,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	lc.Store, lc.Metrics, lc.Logger = b, m, log.With("component", "logic")
 	lc.Online = func(room string) int64 { return g.Online(room) }
 	lc.Moderation, lc.Filter, lc.ReloadFilter, lc.APIKeys = mod, s.filter, s.reloadFilter, keys
+	lc.PublicID, lc.DenyAnonymousSend = verifier.PublicID, !anonymous
 	l, err := logic.New(lc)
 	if err != nil {
 		return fail(err)
@@ -103,7 +125,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 
 	gc := cfg.Gateway
 	gc.History, gc.Sender, gc.Metrics, gc.Logger = b, l, m, log.With("component", "gateway")
-	gc.Moderation, gc.Moderator = mod, l
+	gc.Moderation, gc.Moderator, gc.Verifier = mod, l, verifier
 	g, err = gateway.New(gc)
 	if err != nil {
 		return fail(err)
@@ -165,6 +187,51 @@ func (s *Server) Reload() error {
 		s.log.Info("API keys reloaded", "keys", len(keys))
 	}
 	return errors.Join(errs...)
+}
+
+// verifier builds the token verifier. Public user ids need a key that
+// survives restarts: the configured one, the HMAC secret, or one kept in
+// the data directory.
+func (s *Server) verifier() (*auth.Verifier, error) {
+	ac := s.cfg.Auth
+	if ac.IDKey == nil && ac.HMACSecret == nil && s.cfg.Bus.DataDir != "" {
+		key, err := dataDirKey(filepath.Join(s.cfg.Bus.DataDir, "user-id.key"))
+		if err != nil {
+			return nil, err
+		}
+		ac.IDKey = key
+	}
+	return auth.New(ac)
+}
+
+// dataDirKey reads a 32-byte key from path, creating it on first use.
+func dataDirKey(path string) ([]byte, error) {
+	if data, err := os.ReadFile(path); err == nil && len(data) >= 32 {
+		return data, nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("user id key: %w", err)
+	}
+	return key, nil
+}
+
+func anonymousSend(mode string, haveKeys bool) (bool, error) {
+	switch strings.ToLower(mode) {
+	case "", "auto":
+		return !haveKeys, nil
+	case "on", "true", "yes":
+		return true, nil
+	case "off", "false", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: --anonymous-send must be auto, on or off", errUsage)
 }
 
 func (s *Server) reloadFilter() (int, error) {

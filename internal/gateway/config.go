@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/internal/moderation"
 	"github.com/danmaku/danmaku/protocol"
@@ -46,6 +47,13 @@ type Config struct {
 	History History
 	// Sender handles client sends. Required.
 	Sender Sender
+	// Verifier checks the tokens of the auth op. nil, or one without keys,
+	// answers auth with an error and keeps everyone a guest.
+	Verifier *auth.Verifier
+	// RequireAuth closes connections that have not authenticated within
+	// HandshakeTimeout with 4501; before auth only ping and auth are
+	// answered. The zero value lets guests connect.
+	RequireAuth bool
 	// Moderator handles the moderate op; nil refuses it.
 	Moderator Moderator
 	// Moderation is consulted for bans: a ban closes the user's connections

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lesismal/nbio/nbhttp/websocket"
 
+	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -39,11 +40,15 @@ type conn struct {
 	written atomic.Int64
 
 	lastActive atomic.Int64 // unix nanoseconds of the last message received
+	connected  time.Time    // set before the connection is shared
+	authed     atomic.Bool
+	expires    atomic.Int64 // unix nanoseconds the token expires; 0 for guests
 	closing    atomic.Bool  // a close frame was sent or the socket closed
 	closeCode  atomic.Int32 // the code the server closed with, 0 if none
 
 	mu       sync.Mutex             // guards the fields below
 	rooms    map[string]*membership // joined rooms, by name
+	identity auth.Identity          // the verified token's claims; zero for guests
 	closed   bool                   // OnClose ran; no new memberships
 	bad      int                    // malformed messages in the current window
 	badSince time.Time              // start of the malformed-message window

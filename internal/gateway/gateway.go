@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 	"github.com/lesismal/nbio/nbhttp/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -197,7 +196,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, ref)
 		return
 	}
-	user := protocol.User{ID: "g_" + randomID(), Name: "guest", Role: protocol.RoleGuest}
+	user := protocol.User{ID: auth.GuestID(), Name: "guest", Role: protocol.RoleGuest}
 	ws, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		g.admission.release(ip)
@@ -218,6 +217,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.limiter = rate.NewLimiter(rate.Limit(g.cfg.MessageRate), g.cfg.MessageBurst)
 	c.touch(now)
+	c.connected = now
 	c.bucket = g.buckets[g.nextID.Add(1)&uint64(len(g.buckets)-1)]
 	ws.SetSession(c)
 	c.bucket.mu.add(c)
@@ -240,12 +240,6 @@ func offersDeflate(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-func randomID() string {
-	var b [9]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func (g *Gateway) onOpen(*websocket.Conn) {}
@@ -329,6 +323,10 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 	if !g.allowMessage(c, msg) {
 		return
 	}
+	if g.cfg.RequireAuth && !c.authed.Load() && msg.Op != protocol.OpAuth && msg.Op != protocol.OpPing {
+		c.replyRoomError(msg.Room, protocol.CodeUnauthorized, "authenticate first: send auth with your token")
+		return
+	}
 	switch msg.Op {
 	case protocol.OpPing:
 		c.reply(protocol.Marshal(protocol.Pong{Op: protocol.OpPong, T: msg.T}))
@@ -341,9 +339,7 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 	case protocol.OpModerate:
 		g.moderate(c, msg)
 	case protocol.OpAuth:
-		// Token verification arrives with the identity work; until then
-		// every viewer is a guest.
-		c.replyError(protocol.CodeUnauthorized, "token authentication is not configured on this server; you are connected as a guest")
+		g.authenticate(c, msg.Token)
 	}
 }
 

@@ -16,6 +16,10 @@ func (g *Gateway) join(c *conn, msg *protocol.ClientMessage) {
 		g.bad(c, "room must be 1–64 characters of [A-Za-z0-9_.:-]")
 		return
 	}
+	if !c.allowsRoom(msg.Room) {
+		c.replyRoomError(msg.Room, protocol.CodeForbidden, "your token does not allow room "+quote(msg.Room))
+		return
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

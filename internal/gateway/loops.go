@@ -9,7 +9,7 @@ import (
 // sweepLoop closes connections that have been silent for longer than
 // IdleTimeout with 4012.
 func (g *Gateway) sweepLoop() {
-	every := min(max(g.cfg.IdleTimeout/10, 10*time.Millisecond), time.Second)
+	every := min(max(min(g.cfg.IdleTimeout, g.cfg.HandshakeTimeout)/10, 10*time.Millisecond), time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -22,7 +22,9 @@ func (g *Gateway) sweepLoop() {
 				for _, c := range b.mu.snapshot() {
 					if c.lastActive.Load() < deadline {
 						c.close(protocol.CloseHeartbeatTimeout, "heartbeat timeout")
+						continue
 					}
+					g.sweepAuth(c, now)
 				}
 			}
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lesismal/nbio/logging"
 
+	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/cli"
 	"github.com/danmaku/danmaku/internal/gateway"
@@ -42,6 +43,10 @@ type Options struct {
 	Logger *slog.Logger
 	// BlockedWordsFile is the keyword filter's word list ("" filters nothing).
 	BlockedWordsFile string
+	// Auth configures token verification (zero: no tokens, guests only).
+	Auth auth.Config
+	// AnonymousSend is "on", "off" or "auto" ("").
+	AnonymousSend string
 }
 
 // Stack is a running node.
@@ -96,6 +101,8 @@ func (s *Stack) start(t testing.TB) error {
 		Logic:            lc,
 		Logger:           log,
 		BlockedWordsFile: s.opts.BlockedWordsFile,
+		Auth:             s.opts.Auth,
+		AnonymousSend:    s.opts.AnonymousSend,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
