@@ -5,10 +5,10 @@
 //   ?video=URL     play this video instead of the animated stage
 //   ?bench=RATE    rendering benchmark: RATE local comments/s, no server
 //                  (&seconds=10 &unlimited=1)
-//   ?ws=URL        WebSocket URL override (default: /ws of this server)
+//   ?ws=URL        WebSocket URL override on this host (default: /ws; the CSP allows no other host)
 
 import { DanmakuClient, DanmakuError, wsURL } from './danmaku.js';
-import { DanmakuRenderer } from './renderer.js';
+import { DanmakuRenderer, preferredEngine } from './renderer.js';
 import { FrameLoop } from './frameloop.js';
 import { StageScene } from './scene.js';
 import { CommentList } from './list.js';
@@ -159,8 +159,11 @@ async function main() {
 
   // ?engine= tries a renderer without changing the saved setting.
   const engineParam = params.get('engine');
-  const engineOf = () =>
-    engineParam === 'canvas' || engineParam === 'dom' ? engineParam : settings.engine;
+  /** @returns {'dom'|'canvas'} */
+  const engineOf = () => {
+    const e = engineParam === 'canvas' || engineParam === 'dom' ? engineParam : settings.engine;
+    return e === 'auto' ? preferredEngine() : e;
+  };
   let renderer = new DanmakuRenderer(stage, { loop, onClick: showCard, engine: engineOf() });
   const list = new CommentList(/** @type {HTMLOListElement} */ ($('dm-list')), loop, { onClick: showCard });
   const own = new OwnEchoes();

@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-//go:embed index.html style.css favicon.svg *.js
+//go:embed index.html *.css favicon.svg *.js
 var assets embed.FS
 
 // Options for the demo page handler. Zero values select the defaults named

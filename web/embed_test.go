@@ -46,7 +46,8 @@ func TestHandlerServesAssets(t *testing.T) {
 		{"/resume.js", "text/javascript; charset=utf-8", "export class ResumeState"},
 		{"/lanes.js", "text/javascript; charset=utf-8", "export class LaneSet"},
 		{"/renderer.js", "text/javascript; charset=utf-8", "export class DanmakuRenderer"},
-		{"/style.css", "text/css; charset=utf-8", ".dm-item"},
+		{"/style.css", "text/css; charset=utf-8", ".sendbar"},
+		{"/danmaku.css", "text/css; charset=utf-8", ".dm-item"},
 		{"/favicon.svg", "image/svg+xml", "<svg"},
 	}
 	for _, c := range cases {

@@ -7,7 +7,9 @@
 //   unless `unlimited` is set. The viewer's own comments are never dropped.
 // - Two surfaces draw the comments (see surface-dom.js and
 //   surface-canvas.js): pooled DOM elements moved by compositor animations
-//   (the default), or one canvas. Either way text is only ever text.
+//   (where the browser composites on a GPU), or one canvas (where it
+//   composites in software). Either way text is only ever text.
+// - Its styles are in danmaku.css.
 // - The page's single requestAnimationFrame loop drives it: comments are
 //   placed and retired on the loop's ticks (every 50 ms by default, see
 //   frameloop.js); the canvas surface also draws on every frame.
@@ -35,10 +37,41 @@ import { CanvasSurface } from './surface-canvas.js';
  * @typedef {'dom'|'canvas'} Engine
  */
 
+/** @type {Engine|null} */
+let detected = null;
+
+/**
+ * The surface that suits this browser: the DOM surface where compositing runs
+ * on a GPU (moving comments then cost the main thread nothing), the canvas
+ * surface where it runs in software, which pays for every composited layer
+ * on every frame (see web/BENCHMARKS-web.md). Decided once per page from the
+ * WebGL renderer's name; no WebGL at all also means no GPU.
+ * @param {Document} [doc]
+ * @returns {Engine}
+ */
+export function preferredEngine(doc = globalThis.document) {
+  if (detected) return detected;
+  detected = 'dom';
+  try {
+    const gl = /** @type {WebGLRenderingContext|null} */ (doc.createElement('canvas').getContext('webgl'));
+    if (!gl) {
+      detected = 'canvas';
+    } else {
+      const info = gl.getExtension('WEBGL_debug_renderer_info');
+      const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+      if (/swiftshader|llvmpipe|softpipe|software|basic render/i.test(name)) detected = 'canvas';
+      gl.getExtension('WEBGL_lose_context')?.loseContext();
+    }
+  } catch {
+    // No canvas at all (an unusual embedding): the DOM surface needs none.
+  }
+  return detected;
+}
+
 /**
  * @typedef {object} RendererOptions
  * @property {import('./frameloop.js').FrameLoop} loop  The page's frame loop.
- * @property {Engine} [engine='dom'] How comments are drawn.
+ * @property {Engine|'auto'} [engine='auto'] How comments are drawn; auto picks with {@link preferredEngine}.
  * @property {number} [scrollDurationMs=8000] Time to cross the stage at speed 1.
  * @property {number} [fixedDurationMs=4000]  Time a top or bottom comment stays.
  * @property {string} [fontFamily]
@@ -142,7 +175,8 @@ export class DanmakuRenderer {
     /** @private */ this.maxPending = options.maxPending ?? 2000;
     /** @private */ this.onClick = options.onClick;
     /** @readonly @type {Engine} */
-    this.engine = options.engine === 'canvas' ? 'canvas' : 'dom';
+    this.engine =
+      options.engine === 'canvas' || options.engine === 'dom' ? options.engine : preferredEngine(doc);
 
     /** @type {Required<DisplayOptions>} */
     this.display = { opacity: 1, area: 1, speed: 1, fontScale: 1, unlimited: false };
@@ -151,6 +185,8 @@ export class DanmakuRenderer {
 
     const layer = doc.createElement('div');
     layer.className = `dm-layer dm-engine-${this.engine}`;
+    // The layer covers the container: it must be a containing block.
+    if (doc.defaultView?.getComputedStyle(container).position === 'static') container.style.position = 'relative';
     container.appendChild(layer);
     /** The element holding the comments. */
     this.layer = layer;

@@ -49,7 +49,8 @@ func TestScreenshot(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
 	const room = "e2e-screenshot"
-	p := b.open(t, pageURL(s, room))
+	// The DOM surface: the checks below read the comments' positions.
+	p := b.open(t, pageURL(s, room)+"&engine=dom")
 	p.waitJoined()
 	dir := t.ArtifactDir()
 

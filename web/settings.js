@@ -20,7 +20,7 @@
  * @property {number} speed        Scrolling speed factor, 0.5 – 2.
  * @property {number} fontScale    Font size factor, 0.5 – 2.
  * @property {boolean} unlimited   Overlap comments instead of dropping those that find no free lane.
- * @property {'dom'|'canvas'} engine How comments are drawn: DOM elements, or one canvas (lighter without a GPU).
+ * @property {'auto'|'dom'|'canvas'} engine How comments are drawn: DOM elements, one canvas (lighter without a GPU), or auto (by the GPU).
  * @property {string[]} keywords   Hide comments containing any of these (case-insensitive).
  * @property {string[]} regexes    Hide comments matching any of these (JavaScript syntax, case-insensitive).
  * @property {BlockedUser[]} blockedUsers Hide comments from these users.
@@ -45,7 +45,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   speed: 1,
   fontScale: 1,
   unlimited: false,
-  engine: 'dom',
+  engine: 'auto',
   keywords: [],
   regexes: [],
   blockedUsers: [],
@@ -125,7 +125,7 @@ export function normalizeSettings(raw) {
     speed: clampNumber(r.speed, 0.5, 2, d.speed),
     fontScale: clampNumber(r.fontScale, 0.5, 2, d.fontScale),
     unlimited: bool('unlimited', d.unlimited),
-    engine: r.engine === 'canvas' ? 'canvas' : 'dom',
+    engine: r.engine === 'canvas' || r.engine === 'dom' ? r.engine : 'auto',
     keywords: stringList(r.keywords),
     regexes: stringList(r.regexes),
     blockedUsers,

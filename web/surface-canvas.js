@@ -104,7 +104,7 @@ export class CanvasSurface {
     // every time.
     const bitmap = offscreen ? /** @type {OffscreenCanvas} */ (canvas).transferToImageBitmap() : canvas;
     const mirror = this.pool.pop() ?? this.canvas.ownerDocument.createElement('li');
-    mirror.className = 'dm-item';
+    mirror.className = item.own ? 'dm-item dm-own' : 'dm-item';
     mirror.textContent = item.text;
     label(mirror, item);
     this.mirrorList.appendChild(mirror);

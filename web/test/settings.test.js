@@ -57,6 +57,9 @@ test('normalize clamps numbers, snaps the area and cleans lists', () => {
   assert.deepEqual(s.blockedUsers, [{ id: 'x' }]);
   assert.equal('extra' in s, false);
   assert.equal(normalizeSettings({ area: 0.7 }).area, 0.75);
+  assert.equal(normalizeSettings({}).engine, 'auto');
+  assert.equal(normalizeSettings({ engine: 'canvas' }).engine, 'canvas');
+  assert.equal(normalizeSettings({ engine: 'webgl' }).engine, 'auto');
   assert.equal(normalizeSettings({ keywords: Array.from({ length: 500 }, (_, i) => `k${i}`) }).keywords.length, 200);
 });
 
