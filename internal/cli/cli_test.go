@@ -219,3 +219,24 @@ func TestUsageErrorsAreExplained(t *testing.T) {
 		t.Fatalf("comma in a plain env value: %q %v", *text, err)
 	}
 }
+
+// SIGTERM right after start-up must not hang the shutdown (nbio loses a
+// stop that arrives before its poller runs; Start waits for it).
+func TestImmediateSIGTERM(t *testing.T) {
+	for range 3 {
+		cmd, _, stderr := startProcess(t, t.TempDir())
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("exit: %v\n%s", err, stderr)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("serve hung after SIGTERM\n%s", stderr)
+		}
+	}
+}

@@ -26,6 +26,8 @@ func msg(off uint64) protocol.Stored {
 	return protocol.Stored{Offset: off, Prev: off - 1, Body: []byte(`{"id":"x","type":"danmaku","text":"t","ts":1}`)}
 }
 
+// batchSizes drains the queue as a bucket would, reporting each frame as
+// delivered.
 func batchSizes(t *testing.T, q chan task) []int {
 	t.Helper()
 	var sizes []int
@@ -37,6 +39,7 @@ func batchSizes(t *testing.T, q chan task) []int {
 				t.Fatal(err)
 			}
 			sizes = append(sizes, len(m.Msgs))
+			tk.room.delivered(tk.frame)
 		default:
 			return sizes
 		}
@@ -88,6 +91,30 @@ func TestBatcherSizeCapFlushesEarly(t *testing.T) {
 		// 1 at once (idle), then two full batches of 4 without waiting.
 		if got := batchSizes(t, q); len(got) != 3 || got[1] != 4 || got[2] != 4 {
 			t.Fatalf("batches %v, want [1 4 4]", got)
+		}
+		r.close()
+	})
+}
+
+// While a frame is still being delivered the room holds its next batch
+// back, however long that takes, and flushes it as soon as the frame is out.
+func TestBatcherHoldsWhileDelivering(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, q := batchRoom(50*time.Millisecond, 500)
+		r.onLive(msg(1))
+		first := <-q // taken by a "bucket" that is slow to deliver
+		for off := uint64(2); off <= 30; off++ {
+			time.Sleep(10 * time.Millisecond)
+			r.onLive(msg(off))
+		}
+		if got := batchSizes(t, q); len(got) != 0 {
+			t.Fatalf("flushed %v while the previous frame was in flight", got)
+		}
+		first.room.delivered(first.frame)
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if got := batchSizes(t, q); len(got) != 1 || got[0] != 29 {
+			t.Fatalf("after delivery: batches %v, want [29]", got)
 		}
 		r.close()
 	})

@@ -116,6 +116,9 @@ func (b *bucket) exec(t *task) {
 // deliver writes one shared frame to every member of the room in this
 // bucket. This loop is the fan-out hot path: no allocation per viewer.
 func (b *bucket) deliver(t *task) {
+	if t.lastOffset != 0 {
+		defer t.room.delivered(t.frame)
+	}
 	set := b.members[t.room]
 	if len(set) == 0 {
 		return

@@ -45,6 +45,10 @@ type conn struct {
 	expires    atomic.Int64 // unix nanoseconds the token expires; 0 for guests
 	closing    atomic.Bool  // a close frame was sent or the socket closed
 	closeCode  atomic.Int32 // the code the server closed with, 0 if none
+	closeAt    atomic.Int64 // unix nanoseconds the close frame was sent
+	// deadlineCleared: the sweeper has removed nbio's pre-upgrade read
+	// deadline (owned by the sweeper goroutine; see Gateway.sweep).
+	deadlineCleared bool
 
 	mu       sync.Mutex             // guards the fields below
 	rooms    map[string]*membership // joined rooms, by name
@@ -138,9 +142,9 @@ func (c *conn) close(code int, reason string) {
 		_ = c.raw.Close()
 		return
 	}
-	// nbio closes the socket when this deadline passes without the viewer's
-	// close reply; the reply closes it sooner.
-	_ = c.raw.SetReadDeadline(time.Now().Add(closeGrace))
+	// The viewer's close reply closes the socket; the sweeper closes it
+	// after closeGrace otherwise.
+	c.closeAt.Store(time.Now().UnixNano())
 }
 
 // memberships returns and forgets every membership; used when the

@@ -141,6 +141,9 @@ func (g *Gateway) Start(addr string, handler http.Handler) error {
 		return fmt.Errorf("gateway: start on %s: %w", addr, err)
 	}
 	g.engine = engine
+	if err := waitServing(g.addr, g.cfg.HandshakeTimeout); err != nil {
+		return err
+	}
 	for _, b := range g.buckets {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); b.run() }()
@@ -162,6 +165,43 @@ func (g *Gateway) Start(addr string, handler http.Handler) error {
 		return fmt.Errorf("gateway: subscribe user pushes: %w", err)
 	}
 	return nil
+}
+
+// waitServing makes one HTTP request to the engine and waits for any
+// answer: it proves that nbio's poller runs, before which a Stop can be lost
+// (and hang) in nbio v1.6.12.
+func waitServing(addr net.Addr, timeout time.Duration) error {
+	deadline := time.Now().Add(max(timeout, 5*time.Second))
+	c, err := net.DialTimeout("tcp", addr.String(), time.Until(deadline))
+	if err != nil {
+		return fmt.Errorf("gateway: self-check: %w", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(deadline)
+	if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: self\r\nConnection: close\r\n\r\n")); err != nil {
+		return fmt.Errorf("gateway: self-check: %w", err)
+	}
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		return fmt.Errorf("gateway: self-check: %w", err)
+	}
+	return nil
+}
+
+// engineStopTimeout bounds nbio's Stop, which can hang with a poller that
+// never sees the stop signal; the process then exits without it.
+const engineStopTimeout = 10 * time.Second
+
+func stopEngine(e *nbhttp.Engine, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Stop()
+	}()
+	select {
+	case <-done:
+	case <-time.After(engineStopTimeout):
+		log.Error("nbio engine did not stop; leaving it to process exit", "waited", engineStopTimeout)
+	}
 }
 
 // Addr is the bound listen address (after Start).
@@ -477,7 +517,7 @@ func (g *Gateway) Close() error {
 	close(g.stop)
 	g.cancel()
 	if g.engine != nil {
-		g.engine.Stop()
+		stopEngine(g.engine, g.log)
 	}
 	g.roomsMu.Lock()
 	rooms := g.rooms

@@ -17,16 +17,39 @@ func (g *Gateway) sweepLoop() {
 		case <-g.stop:
 			return
 		case now := <-t.C:
-			deadline := now.Add(-g.cfg.IdleTimeout).UnixNano()
-			for _, b := range g.buckets {
-				for _, c := range b.mu.snapshot() {
-					if c.lastActive.Load() < deadline {
-						c.close(protocol.CloseHeartbeatTimeout, "heartbeat timeout")
-						continue
-					}
-					g.sweepAuth(c, now)
+			g.sweep(now)
+		}
+	}
+}
+
+// sweep runs the per-connection timers: the close grace, nbio's stray
+// read deadline, the idle timeout and the auth deadlines.
+func (g *Gateway) sweep(now time.Time) {
+	idle := now.Add(-g.cfg.IdleTimeout).UnixNano()
+	grace := now.Add(-closeGrace).UnixNano()
+	for _, b := range g.buckets {
+		for _, c := range b.mu.snapshot() {
+			if c.closing.Load() {
+				if at := c.closeAt.Load(); at != 0 && at < grace {
+					_ = c.raw.Close() // no close reply within the grace
 				}
+				continue
 			}
+			if !c.deadlineCleared && now.Sub(c.connected) > time.Second {
+				// nbio's accept path can set its keep-alive read deadline
+				// after the upgrade already cleared it (nbhttp engine.go,
+				// AddConnNonTLSNonBlocking), which would drop the viewer
+				// HandshakeTimeout after connecting. The gateway runs its
+				// own idle timeout, so it clears that deadline once the
+				// accept path is long done.
+				_ = c.raw.SetReadDeadline(time.Time{})
+				c.deadlineCleared = true
+			}
+			if c.lastActive.Load() < idle {
+				c.close(protocol.CloseHeartbeatTimeout, "heartbeat timeout")
+				continue
+			}
+			g.sweepAuth(c, now)
 		}
 	}
 }

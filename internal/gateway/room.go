@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"sync"
+	"sync/atomic"
 
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -36,6 +37,13 @@ type room struct {
 	timer       *time.Timer
 	timerArmed  bool
 	onlineSent  int64 // count in the last online frame
+
+	// lastFrame is the newest batch frame handed to the buckets; while it
+	// is not delivered everywhere the room holds its next batch back
+	// (held), so that a slow fan-out makes batches bigger instead of
+	// queueing frames and growing latency.
+	lastFrame atomic.Pointer[frame]
+	held      atomic.Bool
 }
 
 // load subscribes to the room's live messages, then reads its recent
@@ -106,6 +114,8 @@ func (r *room) acceptLocked(m protocol.Stored) {
 	switch {
 	case len(r.pending) >= r.g.cfg.BatchMaxMessages:
 		r.flushLocked(now)
+	case r.busyLocked():
+		// flushed when the previous frame is delivered
 	case len(r.pending) == 1 && now.Sub(r.lastFlush) >= r.g.cfg.BatchWindow:
 		// An idle room flushes at once: merging only starts under load.
 		r.flushLocked(now)
@@ -177,10 +187,33 @@ func (r *room) onTimer() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.timerArmed = false
-	if r.closed || len(r.pending) == 0 {
+	if r.closed || len(r.pending) == 0 || r.busyLocked() {
 		return
 	}
 	r.flushLocked(time.Now())
+}
+
+// busyLocked reports whether the previous frame is still being delivered,
+// and if so marks the room held: the bucket that finishes it wakes the room.
+func (r *room) busyLocked() bool {
+	if f := r.lastFrame.Load(); f != nil && f.remaining.Load() > 0 {
+		r.held.Store(true)
+		// The last bucket may have finished between the two loads.
+		if f.remaining.Load() > 0 {
+			return true
+		}
+		r.held.Store(false)
+	}
+	return false
+}
+
+// delivered is called by each bucket after writing a batch frame; the last
+// one wakes a held room. It never takes the room's lock itself (a bucket
+// must not wait for a room), so the flush runs on a timer goroutine.
+func (r *room) delivered(f *frame) {
+	if f.remaining.Add(-1) == 0 && r.lastFrame.Load() == f && r.held.CompareAndSwap(true, false) {
+		time.AfterFunc(0, r.onTimer)
+	}
 }
 
 // flushLocked encodes the pending messages once into one frame and queues
@@ -211,6 +244,8 @@ func (r *room) flushLocked(now time.Time) {
 	r.g.metrics.MessagesOut.Add(float64(len(msgs)))
 	r.g.metrics.BatchSize.Observe(float64(len(msgs)))
 	t := task{kind: taskDeliver, room: r, frame: f, lastOffset: r.flushedLast, acceptedAt: oldest}
+	f.remaining.Store(int32(len(r.g.buckets)))
+	r.lastFrame.Store(f)
 	for _, b := range r.g.buckets {
 		b.enqueue(t)
 	}
