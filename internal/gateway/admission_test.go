@@ -1,7 +1,11 @@
 package gateway_test
 
 import (
+	"io"
+	"net"
 	"net/http"
+	"strings"
+	"time"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -76,4 +80,53 @@ func TestConnectionLimits(t *testing.T) {
 	if got := dialStatus(t, s3.WSURL, nil); got != http.StatusServiceUnavailable {
 		t.Fatalf("past the connection rate: %d", got)
 	}
+}
+
+// A handshake sent a byte at a time is cut off by the handshake timeout,
+// and a request larger than the request limit is cut off too.
+func TestSlowAndOversizedHandshakes(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) {
+		c.HandshakeTimeout = 300 * time.Millisecond
+		c.MaxRequestBytes = 64 << 10
+	})})
+	addr := strings.TrimPrefix(s.URL, "http://")
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Pad: " + strings.Repeat("a", 200)
+	start := time.Now()
+	closed := false
+	for i := 0; i < len(req) && time.Since(start) < 5*time.Second; i++ {
+		if _, err := slow.Write([]byte{req[i]}); err != nil {
+			closed = true
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !closed {
+		_ = slow.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := slow.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+			t.Fatalf("a handshake trickled over %s was not cut off", time.Since(start))
+		}
+	}
+
+	big, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	header := "GET /ws HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 200<<10) + "\r\n\r\n"
+	_, _ = big.Write([]byte(header)) // may fail midway once the server cuts it off
+	_ = big.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(big); isTimeout(err) {
+		t.Fatal("an oversized request was not cut off")
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }
