@@ -15,15 +15,18 @@ import (
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/danmaku/danmaku/"
 	forbidden := map[string][]string{
-		"protocol":           {""}, // nothing of ours
-		"client":             {"internal/", "web"},
-		"internal/gateway":   {"internal/logic", "internal/cli", "internal/bench", "internal/stacktest", "client"},
-		"internal/logic":     {"internal/gateway", "internal/cli", "internal/bench", "internal/stacktest", "client"},
-		"internal/bus":       {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "client"},
-		"internal/metrics":   {"internal/gateway", "internal/logic", "internal/cli", "internal/bus", "internal/bench"},
-		"internal/bench":     {"internal/gateway", "internal/logic", "internal/cli", "internal/bus"},
-		"web":                {"internal/", "client"},
-		"internal/stacktest": {"internal/bench"},
+		"protocol":            {""}, // nothing of ours
+		"client":              {"internal/", "web"},
+		"internal/gateway":    {"internal/logic", "internal/cli", "internal/bench", "internal/stacktest", "client"},
+		"internal/logic":      {"internal/gateway", "internal/cli", "internal/bench", "internal/stacktest", "client"},
+		"internal/bus":        {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "client"},
+		"internal/metrics":    {"internal/gateway", "internal/logic", "internal/cli", "internal/bus", "internal/bench"},
+		"internal/bench":      {"internal/gateway", "internal/logic", "internal/cli", "internal/bus"},
+		"web":                 {"internal/", "client"},
+		"internal/stacktest":  {"internal/bench"},
+		"internal/auth":       {"internal/gateway", "internal/logic", "internal/cli", "internal/bus", "internal/bench", "client"},
+		"internal/filter":     {"internal/"},
+		"internal/moderation": {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "client"},
 	}
 	root := filepath.Join("..", "..")
 	checked := 0
