@@ -133,7 +133,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Logger = log
 	cfg.Logic.APIKeys = o.keys
 	generated := false
-	if len(cfg.Logic.APIKeys) == 0 {
+	if len(cfg.Logic.APIKeys) == 0 && cfg.APIKeyFile == "" {
 		cfg.Logic.APIKeys = []string{newAPIKey()}
 		generated = true
 	}
@@ -207,7 +207,11 @@ func printBanner(w io.Writer, srv *Server, cfg *ServerConfig, generated bool) {
 	if generated {
 		fmt.Fprintf(w, "  API key:    %s  (generated; pass --api-key to choose one)\n", cfg.Logic.APIKeys[0])
 	} else {
-		fmt.Fprintf(w, "  API keys:   %d configured\n", len(cfg.Logic.APIKeys))
+		n := fmt.Sprint(len(cfg.Logic.APIKeys))
+		if cfg.APIKeyFile != "" {
+			n += " + those in " + cfg.APIKeyFile
+		}
+		fmt.Fprintf(w, "  API keys:   %s configured\n", n)
 	}
 	fmt.Fprintf(w, "\nTry: curl -H 'Authorization: Bearer <api key>' -d '{\"messages\":[{\"text\":\"hello\"}]}' %s/v1/rooms/lobby/messages\n\n", base)
 }

@@ -105,6 +105,9 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if cfg.Gateway.RequireAuth && !verifier.Enabled() {
+		return fail(fmt.Errorf("%w: --require-auth needs --jwt-secret or --jwt-public-key", errUsage))
+	}
 	if anonymous {
 		log.Warn("anonymous viewers may send messages: this server is running open (configure --jwt-secret or --jwt-public-key and --anonymous-send=off to require sign-in)")
 	}
@@ -206,8 +209,16 @@ func (s *Server) verifier() (*auth.Verifier, error) {
 
 // dataDirKey reads a 32-byte key from path, creating it on first use.
 func dataDirKey(path string) ([]byte, error) {
-	if data, err := os.ReadFile(path); err == nil && len(data) >= 32 {
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(data) >= 32:
 		return data, nil
+	case err == nil:
+		// Replacing it would change every public id, and so every mute
+		// and ban: refuse instead.
+		return nil, fmt.Errorf("user id key %s is shorter than 32 bytes", path)
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("user id key: %w", err)
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

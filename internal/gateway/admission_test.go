@@ -5,8 +5,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 

@@ -220,3 +220,19 @@ func TestModeratorOverWebSocket(t *testing.T) {
 		t.Fatalf("bad action: %+v", m)
 	}
 }
+
+func TestRoomLimitedModerator(t *testing.T) {
+	s := authStack(t, stacktest.Options{})
+	mod := dial(t, s.WSURL, nil)
+	mod.auth(token(t, jwt.MapClaims{"sub": "room-mod", "role": "moderator", "rooms": []string{"mine"}}))
+	mod.send(map[string]any{"op": "moderate", "action": "settings", "room": "theirs", "closed": true})
+	if m := mod.expect(protocol.OpError); m.Code != protocol.CodeForbidden {
+		t.Fatalf("moderating another room: %+v", m)
+	}
+	mod.send(map[string]any{"op": "moderate", "action": "ban", "user": "u_someone"})
+	if m := mod.expect(protocol.OpError); m.Code != protocol.CodeForbidden {
+		t.Fatalf("site-wide ban from a room moderator: %+v", m)
+	}
+	mod.send(map[string]any{"op": "moderate", "action": "settings", "room": "mine", "slowModeSeconds": 3})
+	mod.expect(protocol.OpModerated)
+}

@@ -313,6 +313,12 @@ func (g *Gateway) onClose(ws *websocket.Conn, err error) {
 		reason = metrics.ReasonProtocol
 	case protocol.CloseInvalidPayload:
 		reason = metrics.ReasonBadUTF8
+	case protocol.CloseOverloaded:
+		reason = "flood"
+	case protocol.CloseUnauthorized:
+		reason = "unauthorized"
+	case protocol.CloseBanned:
+		reason = "banned"
 	case 0:
 		if err != nil && err == websocket.ErrMessageTooLarge {
 			reason = metrics.ReasonTooBig

@@ -16,6 +16,16 @@ func (g *Gateway) moderate(c *conn, msg *protocol.ClientMessage) {
 		c.replyRoomError(msg.Room, protocol.CodeForbidden, "moderation needs a moderator or admin token")
 		return
 	}
+	// A token limited to some rooms moderates only those; acting across
+	// rooms (bans, mutes everywhere) needs an unrestricted token or admin.
+	if msg.Room != "" && !c.allowsRoom(msg.Room) {
+		c.replyRoomError(msg.Room, protocol.CodeForbidden, "your token does not allow room "+quote(msg.Room))
+		return
+	}
+	if msg.Room == "" && c.user.Role != protocol.RoleAdmin && c.roomLimited() {
+		c.replyError(protocol.CodeForbidden, "site-wide moderation needs an admin token or one without a rooms claim")
+		return
+	}
 	if g.cfg.Moderator == nil {
 		c.replyRoomError(msg.Room, protocol.CodeUnavailable, "moderation is not configured on this node")
 		return
