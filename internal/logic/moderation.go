@@ -138,12 +138,9 @@ func (l *Logic) BanUser(ctx context.Context, publicID string, seconds int64, rea
 
 func (l *Logic) muteHandler(inRoom bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		room := ""
-		if inRoom {
-			var err error
-			if room, err = roomParam(r); err != nil {
-				return err
-			}
+		room, err := scopeRoom(r, inRoom)
+		if err != nil {
+			return err
 		}
 		var req ModerationRequest
 		if err := decodeJSON(r, &req); err != nil {
@@ -162,6 +159,14 @@ func (l *Logic) muteHandler(inRoom bool) func(http.ResponseWriter, *http.Request
 	}
 }
 
+// scopeRoom is the room of a room-scoped endpoint, or "" (everywhere).
+func scopeRoom(r *http.Request, inRoom bool) (string, error) {
+	if !inRoom {
+		return "", nil
+	}
+	return roomParam(r)
+}
+
 func muteInfo(m moderation.Mute) MuteInfo {
 	mi := MuteInfo{Room: m.Room, PublicID: m.User, Reason: m.Reason, By: m.By, At: m.At}
 	if !m.Until.IsZero() {
@@ -177,11 +182,9 @@ func (l *Logic) listMutes(inRoom bool) func(http.ResponseWriter, *http.Request) 
 		if err != nil {
 			return err
 		}
-		room := ""
-		if inRoom {
-			if room, err = roomParam(r); err != nil {
-				return err
-			}
+		room, err := scopeRoom(r, inRoom)
+		if err != nil {
+			return err
 		}
 		out := []MuteInfo{}
 		for _, m := range store.Mutes(room) {
@@ -200,11 +203,9 @@ func (l *Logic) unmuteHandler(inRoom bool) func(http.ResponseWriter, *http.Reque
 		if err != nil {
 			return err
 		}
-		room := ""
-		if inRoom {
-			if room, err = roomParam(r); err != nil {
-				return err
-			}
+		room, err := scopeRoom(r, inRoom)
+		if err != nil {
+			return err
 		}
 		if err := modError(store.Unmute(r.Context(), room, r.PathValue("user"))); err != nil {
 			return err
