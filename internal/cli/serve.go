@@ -46,7 +46,7 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.DurationVar(&g.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed for the HTTP upgrade request; idle HTTP keep-alive")
 	fs.IntVar(&g.MaxMessageBytes, "max-message-bytes", 4096, "largest client message (after decompression); larger closes with 1009")
 	fs.IntVar(&g.ReplayCount, "replay-count", 50, "recent messages sent on a fresh join or a resume that cannot recover (0: none)")
-	fs.IntVar(&g.RecentPerRoom, "recent-per-room", 256, "delivered messages each room keeps in memory for fast resume")
+	fs.IntVar(&g.RecentPerRoom, "recent-per-room", 64, "delivered messages each room keeps in memory for fast resume")
 	fs.IntVar(&g.ResumeLimit, "resume-limit", 1000, "most messages one resume replays")
 	fs.DurationVar(&g.OnlineInterval, "online-interval", 2*time.Second, "least time between two online-count updates of a room")
 	fs.Var(&o.origins, "allowed-origins", "Origin values browsers may connect from, repeatable or comma-separated; \"*\" allows any (default: same origin only)")

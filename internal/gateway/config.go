@@ -94,7 +94,7 @@ type Config struct {
 	// gets. 0 means 50; negative means none.
 	ReplayCount int
 	// RecentPerRoom is how many delivered messages each room keeps in memory
-	// to serve resumes without reading the store. 0 means 256.
+	// to serve resumes without reading the store. 0 means 64.
 	RecentPerRoom int
 	// ResumeLimit is the most messages one resume may replay; a larger gap
 	// is answered with recovered:false. 0 means 1000.
@@ -174,7 +174,7 @@ func (c *Config) setDefaults() {
 		c.ReplayCount = 0
 	}
 	if c.RecentPerRoom <= 0 {
-		c.RecentPerRoom = 256
+		c.RecentPerRoom = 64
 	}
 	if c.ResumeLimit <= 0 {
 		c.ResumeLimit = 1000

@@ -233,7 +233,7 @@ func (r *room) flushLocked(now time.Time) {
 	f := fb.finish()
 
 	r.recent = append(r.recent, msgs...)
-	if keep := r.g.cfg.RecentPerRoom; len(r.recent) > 2*keep {
+	if keep := r.g.cfg.RecentPerRoom; len(r.recent) > keep+keep/2 {
 		r.recent = append(r.recent[:0], r.recent[len(r.recent)-keep:]...)
 	}
 	r.pending = r.pending[:0]
