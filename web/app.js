@@ -262,6 +262,9 @@ async function main() {
     card.style.top = `${Math.max(8, Math.min(rect.height - card.offsetHeight - 8, y + 12))}px`;
   }
   $('dm-card-close').addEventListener('click', () => ($('dm-card').hidden = true));
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') $('dm-card').hidden = true;
+  });
   $('dm-card-block').addEventListener('click', () => {
     const u = cardMsg?.user;
     if (u?.id) {
@@ -440,6 +443,9 @@ async function main() {
   let retryAt = null;
   client.on('state', (/** @type {import('./danmaku.js').StateDetail} */ d) => {
     retryAt = null;
+    // Screen readers hear state changes, not every second of a countdown.
+    const said = { open: 'Connected', connecting: 'Connecting', reconnecting: 'Connection lost, reconnecting', closed: 'Disconnected' }[d.state];
+    if (said && $('st-announce').textContent !== said) $('st-announce').textContent = said;
     switch (d.state) {
       case 'open':
         setConn('open', 'Live');
@@ -465,9 +471,10 @@ async function main() {
     const s = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
     setConn('reconnecting', `Reconnecting in ${s} s`);
   }
+  let ticks = 0;
   setInterval(() => {
     updateCountdown();
-    $('st-rate').textContent = `${rate.rate()} /s`;
+    if (ticks++ % 4 === 0) $('st-rate').textContent = `${rate.rate()} /s`;
   }, 250);
 
   // ---- sending ----

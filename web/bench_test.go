@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -168,12 +169,13 @@ func BenchmarkRenderFlood(b *testing.B) {
 					b.ReportMetric(cpu.RendererMain, "main-ms/frame")
 					b.ReportMetric(cpu.Viz, "viz-ms/frame")
 					b.ReportMetric(cpu.Total, "cpu-ms/frame")
+					load, _ := os.ReadFile("/proc/loadavg") // the host's load, for the record
 					b.Logf("%s %s rate=%d: %.1f fps, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, %d long frames; "+
 						"shown %d, dropped %d, max on screen %d; CPU per frame: main %.1f ms, compositor %.1f ms, viz %.1f ms, all %.1f ms; "+
-						"viewport %s@%gx (%s)",
+						"viewport %s@%gx; load %s; %s",
 						engine, mode, rate, r.FPS, r.P50FrameMs, r.P95FrameMs, r.P99FrameMs, r.MaxFrameMs, r.LongFrames,
 						r.Shown, r.Dropped, r.MaxOnScreen, cpu.RendererMain, cpu.Compositor, cpu.Viz, cpu.Total,
-						r.Viewport, r.DPR, r.UserAgent)
+						r.Viewport, r.DPR, strings.Join(strings.Fields(string(load))[:3], " "), r.UserAgent)
 				})
 			}
 		}

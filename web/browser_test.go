@@ -63,7 +63,9 @@ func newBrowserSized(t testing.TB, limit time.Duration, width, height int) *brow
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+		// Shared memory stays in /dev/shm: with disable-dev-shm-usage it
+		// would be files in /tmp, which stall when other jobs hit the disk.
+		chromedp.Flag("disable-dev-shm-usage", false),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("disable-background-timer-throttling", true),
