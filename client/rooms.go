@@ -108,22 +108,12 @@ func (c *Client) Join(ctx context.Context, name string) (protocol.Joined, error)
 }
 
 // join sends a join for r on s unless one is already in flight there.
-func (s *session) join(r *room) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	c := s.c
-	c.mu.Lock()
-	if c.sess != s || c.rooms[r.name] != r || r.pending == s {
-		c.mu.Unlock()
-		return
-	}
-	frame := c.joinLocked(s, r, false)
-	c.mu.Unlock()
-	s.writeLocked(frame)
-}
+func (s *session) join(r *room) { s.sendJoin(r, false) }
 
 // resync rejoins r with since on s to fill a gap.
-func (s *session) resync(r *room) {
+func (s *session) resync(r *room) { s.sendJoin(r, true) }
+
+func (s *session) sendJoin(r *room, gap bool) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	c := s.c
@@ -132,9 +122,11 @@ func (s *session) resync(r *room) {
 		c.mu.Unlock()
 		return
 	}
-	frame := c.joinLocked(s, r, true)
+	frame := c.joinLocked(s, r, gap)
 	c.mu.Unlock()
-	s.c.log.Debug("danmaku: gap, rejoining", "room", r.name)
+	if gap {
+		c.log.Debug("danmaku: gap, rejoining", "room", r.name)
+	}
 	s.writeLocked(frame)
 }
 
