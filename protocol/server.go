@@ -146,6 +146,8 @@ type Stored struct {
 	Offset uint64
 	Prev   uint64
 	Body   []byte // a JSON object produced by json.Marshal(Body)
+	Type   string // the body's type, carried beside it so readers need not decode it; "" when unknown
+	TS     int64  // unix ms the message was accepted, carried beside the body; 0 when unknown
 }
 
 // AppendMessage appends the wire form of a stored message to dst. It splices

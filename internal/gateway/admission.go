@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/danmaku/danmaku/internal/metrics"
 )
 
 // admission decides whether a WebSocket handshake may proceed: the origin
@@ -46,7 +48,7 @@ func newAdmission(cfg *Config) *admission {
 // refusal is why a handshake is refused.
 type refusal struct {
 	status int
-	reason string // metric label
+	reason metrics.HandshakeReason
 	text   string
 	retry  time.Duration
 }
@@ -70,19 +72,19 @@ func (a *admission) originAllowed(r *http.Request) bool {
 func (g *Gateway) admit(r *http.Request) (ip string, ref *refusal) {
 	a := g.admission
 	if !a.originAllowed(r) {
-		return "", &refusal{http.StatusForbidden, "origin", "origin not allowed", 0}
+		return "", &refusal{http.StatusForbidden, metrics.HandshakeOrigin, "origin not allowed", 0}
 	}
 	if max := g.cfg.MaxConns; max > 0 && g.conns.Load() >= int64(max) {
-		return "", &refusal{http.StatusServiceUnavailable, "max_conns", "server full", 5 * time.Second}
+		return "", &refusal{http.StatusServiceUnavailable, metrics.HandshakeMaxConns, "server full", 5 * time.Second}
 	}
 	if a.rate != nil && !a.rate.Allow() {
-		return "", &refusal{http.StatusServiceUnavailable, "conn_rate", "too many new connections", time.Second}
+		return "", &refusal{http.StatusServiceUnavailable, metrics.HandshakeConnRate, "too many new connections", time.Second}
 	}
 	ip = remoteIP(r)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if max := g.cfg.MaxConnsPerIP; max > 0 && a.perIP[ip] >= max {
-		return "", &refusal{http.StatusServiceUnavailable, "max_conns_per_ip", "too many connections from your address", 10 * time.Second}
+		return "", &refusal{http.StatusServiceUnavailable, metrics.HandshakeMaxConnsPerIP, "too many connections from your address", 10 * time.Second}
 	}
 	a.perIP[ip]++
 	return ip, nil
@@ -100,7 +102,7 @@ func (a *admission) release(ip string) {
 }
 
 func (g *Gateway) refuse(w http.ResponseWriter, ref *refusal) {
-	g.metrics.HandshakeErrors.WithLabelValues(ref.reason).Inc()
+	g.metrics.HandshakeFailed(ref.reason)
 	if ref.retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(ref.retry/time.Second)))
 	}

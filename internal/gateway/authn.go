@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/danmaku/danmaku/internal/auth"
+	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -23,7 +24,7 @@ func (g *Gateway) authenticate(c *conn, token string) {
 		if errors.Is(err, auth.ErrExpired) {
 			reason = "token expired"
 		}
-		g.metrics.ConnRefusals.WithLabelValues("unauthorized").Inc()
+		g.metrics.Refused(metrics.RefuseUnauthorized)
 		c.replyError(protocol.CodeUnauthorized, reason)
 		c.close(protocol.CloseUnauthorized, reason)
 		return
@@ -47,7 +48,7 @@ func (g *Gateway) authenticate(c *conn, token string) {
 	c.expires.Store(id.Expires.UnixNano())
 	c.authed.Store(true)
 	if g.banned(c) {
-		g.metrics.ConnRefusals.WithLabelValues("banned").Inc()
+		g.metrics.Refused(metrics.RefuseBanned)
 		c.close(protocol.CloseBanned, "banned")
 		return
 	}
@@ -73,12 +74,12 @@ func (c *conn) roomLimited() bool {
 // refreshes by sending auth again before then).
 func (g *Gateway) sweepAuth(c *conn, now time.Time) {
 	if exp := c.expires.Load(); exp != 0 && now.UnixNano() > exp {
-		g.metrics.ConnRefusals.WithLabelValues("token_expired").Inc()
+		g.metrics.Refused(metrics.RefuseTokenExpired)
 		c.close(protocol.CloseUnauthorized, "token expired")
 		return
 	}
 	if g.cfg.RequireAuth && !c.authed.Load() && now.Sub(c.connected) > g.cfg.HandshakeTimeout {
-		g.metrics.ConnRefusals.WithLabelValues("auth_timeout").Inc()
+		g.metrics.Refused(metrics.RefuseAuthTimeout)
 		c.close(protocol.CloseUnauthorized, "authentication required")
 	}
 }

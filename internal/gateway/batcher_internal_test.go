@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"log/slog"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -9,133 +10,248 @@ import (
 	"github.com/danmaku/danmaku/protocol"
 )
 
-// batchRoom builds a ready room whose flushes land in one bucket queue that
-// the test reads directly.
-func batchRoom(window time.Duration, maxMsgs int) (*room, chan task) {
-	g := &Gateway{
-		cfg:     Config{BatchWindow: window, BatchMaxMessages: maxMsgs, RecentPerRoom: 100},
-		metrics: metrics.New(),
-		stop:    make(chan struct{}),
+// The tests here hold the flush rule of doc.go, one test per sentence. A
+// room is built on its own, with buckets whose queues the test reads
+// instead of running them.
+
+// testRoom builds a streaming room over len(viewersIn) buckets holding
+// viewersIn[i] viewers each.
+func testRoom(window time.Duration, maxMsgs int, viewersIn ...int32) (*room, []*bucket) {
+	stop := make(chan struct{})
+	m := metrics.New()
+	env := &roomEnv{
+		cfg:     roomConfig{BatchWindow: window, BatchMaxMessages: maxMsgs, RecentPerRoom: 100, ResumeLimit: 1000},
+		fanout:  newFanout(len(viewersIn), stop, newBucketMetrics(m)),
+		metrics: m,
+		log:     slog.New(slog.DiscardHandler),
+		workers: newWorkers(),
 	}
-	b := &bucket{g: g, tasks: make(chan task, 100)}
-	g.buckets = []*bucket{b}
-	return &room{name: "r", g: g, ready: true}, b.tasks
+	r := newRoom("r", env)
+	r.streaming = true
+	for i, n := range viewersIn {
+		r.viewersIn[i].Store(n)
+		r.viewers.Add(int64(n))
+	}
+	return r, env.fanout.buckets
 }
 
 func msg(off uint64) protocol.Stored {
-	return protocol.Stored{Offset: off, Prev: off - 1, Body: []byte(`{"id":"x","type":"danmaku","text":"t","ts":1}`)}
+	return protocol.Stored{Offset: off, Prev: off - 1, Type: protocol.TypeDanmaku, TS: 1,
+		Body: []byte(`{"id":"x","type":"danmaku","text":"t","ts":1}`)}
 }
 
-// batchSizes drains the queue as a bucket would, reporting each frame as
-// delivered.
-func batchSizes(t *testing.T, q chan task) []int {
+// queued takes the batch frames queued on b, without writing them.
+func queued(t *testing.T, b *bucket) []task {
 	t.Helper()
-	var sizes []int
-	for {
-		select {
-		case tk := <-q:
-			m, err := protocol.DecodeServer(tk.frame.payload())
-			if err != nil {
-				t.Fatal(err)
-			}
-			sizes = append(sizes, len(m.Msgs))
-			tk.room.delivered(tk.frame)
-		default:
-			return sizes
+	var out []task
+	for _, tk := range b.queue.takeAll(nil) {
+		if tk.kind == taskBatch {
+			out = append(out, tk)
 		}
+	}
+	return out
+}
+
+// sizes reports the number of messages in each frame.
+func sizes(t *testing.T, tasks []task) []int {
+	t.Helper()
+	var n []int
+	for _, tk := range tasks {
+		m, err := protocol.DecodeServer(tk.frame.payload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = append(n, len(m.Msgs))
+	}
+	return n
+}
+
+// written reports every task as written by its bucket.
+func written(tasks []task) {
+	for _, tk := range tasks {
+		tk.room.frameWritten()
 	}
 }
 
-func TestBatcherIdleRoomFlushesAtOnce(t *testing.T) {
+// deliverAll plays one bucket that writes frames as fast as they come,
+// returning the sizes of the frames it wrote.
+func deliverAll(t *testing.T, b *bucket) []int {
+	t.Helper()
+	var all []int
+	for {
+		tasks := queued(t, b)
+		if len(tasks) == 0 {
+			return all
+		}
+		all = append(all, sizes(t, tasks)...)
+		written(tasks)
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Rule 1: with nothing in flight and the window passed since the last
+// flush, a message flushes at once. An idle room therefore has no merge
+// delay.
+func TestFlushIdleRoomAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, q := batchRoom(50*time.Millisecond, 500)
+		r, bs := testRoom(50*time.Millisecond, 500, 1)
 		r.onLive(msg(1))
-		if got := batchSizes(t, q); len(got) != 1 || got[0] != 1 {
-			t.Fatalf("lone message: batches %v, want [1] with no delay", got)
+		if got := deliverAll(t, bs[0]); !equal(got, []int{1}) {
+			t.Fatalf("lone message: frames %v, want [1] with no delay", got)
 		}
 		time.Sleep(time.Second) // idle again
 		r.onLive(msg(2))
-		if got := batchSizes(t, q); len(got) != 1 {
-			t.Fatalf("after idle: batches %v", got)
+		if got := deliverAll(t, bs[0]); !equal(got, []int{1}) {
+			t.Fatalf("after idle: frames %v, want [1]", got)
 		}
 		r.close()
 	})
 }
 
-func TestBatcherMergesUnderLoad(t *testing.T) {
+// Rule 1: a batch that holds BatchMaxMessages flushes before the window
+// ends.
+func TestFlushFullBatchBeforeWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, q := batchRoom(50*time.Millisecond, 500)
-		r.onLive(msg(1)) // flushes at once and opens a window
-		// Deliver the first frame before more arrive, so that only the
-		// window (not an undelivered frame) holds the next batch.
-		if got := batchSizes(t, q); len(got) != 1 || got[0] != 1 {
-			t.Fatalf("first message: batches %v, want [1]", got)
+		r, bs := testRoom(time.Hour, 4, 1)
+		r.onLive(msg(1)) // idle: at once
+		deliverAll(t, bs[0])
+		for off := uint64(2); off <= 5; off++ {
+			r.onLive(msg(off))
 		}
+		if got := deliverAll(t, bs[0]); !equal(got, []int{4}) {
+			t.Fatalf("frames %v, want [4] with the window an hour away", got)
+		}
+		r.close()
+	})
+}
+
+// Rule 2: a flush is in flight until every bucket it went to wrote it;
+// the room holds its next batch that long, and the last bucket flushes it
+// at once.
+func TestFlushHoldsUntilEveryBucketWrote(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, bs := testRoom(50*time.Millisecond, 500, 1, 1)
+		r.onLive(msg(1))
+		first0, first1 := queued(t, bs[0]), queued(t, bs[1])
+		if len(first0) != 1 || len(first1) != 1 {
+			t.Fatalf("first flush reached %d and %d frames, want one per bucket", len(first0), len(first1))
+		}
+		for off := uint64(2); off <= 30; off++ {
+			time.Sleep(10 * time.Millisecond)
+			r.onLive(msg(off))
+		}
+		written(first0) // bucket 0 is done, bucket 1 is still writing
 		synctest.Wait()
+		if got := queued(t, bs[0]); len(got) != 0 {
+			t.Fatalf("flushed %v while bucket 1 still wrote the previous frame", sizes(t, got))
+		}
+		written(first1) // the last bucket: flushes at once, without a timer
+		if got0, got1 := sizes(t, queued(t, bs[0])), sizes(t, queued(t, bs[1])); !equal(got0, []int{29}) || !equal(got1, []int{29}) {
+			t.Fatalf("after the last bucket: frames %v and %v, want [29] on each", got0, got1)
+		}
+		r.close()
+	})
+}
+
+// Rule 3: otherwise a timer flushes when the window ends, merging what came
+// in the meantime.
+func TestFlushMergesForTheWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, bs := testRoom(50*time.Millisecond, 500, 1)
+		r.onLive(msg(1)) // flushes at once and opens a window
+		deliverAll(t, bs[0])
 		for off := uint64(2); off <= 11; off++ {
 			time.Sleep(time.Millisecond)
 			r.onLive(msg(off))
 		}
 		synctest.Wait()
-		if got := batchSizes(t, q); len(got) != 0 {
-			t.Fatalf("inside the window: batches %v, want none", got)
+		if got := deliverAll(t, bs[0]); len(got) != 0 {
+			t.Fatalf("inside the window: frames %v, want none", got)
 		}
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
-		if got := batchSizes(t, q); len(got) != 1 || got[0] != 10 {
-			t.Fatalf("after the window: batches %v, want [10]", got)
+		if got := deliverAll(t, bs[0]); !equal(got, []int{10}) {
+			t.Fatalf("after the window: frames %v, want [10]", got)
 		}
 		r.close()
 	})
 }
 
-func TestBatcherSizeCapFlushesEarly(t *testing.T) {
+// Rule 4: a batch that grew past BatchMaxMessages while a flush was in
+// flight goes out as several frames, in order.
+func TestFlushSplitsALongBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, q := batchRoom(time.Hour, 4)
-		for off := uint64(1); off <= 9; off++ {
-			r.onLive(msg(off))
-		}
-		// 1 at once (idle), then two full batches of 4 without waiting.
-		if got := batchSizes(t, q); len(got) != 3 || got[1] != 4 || got[2] != 4 {
-			t.Fatalf("batches %v, want [1 4 4]", got)
-		}
-		r.close()
-	})
-}
-
-// While a frame is still being delivered the room holds its next batch
-// back, however long that takes, and flushes it as soon as the frame is out.
-func TestBatcherHoldsWhileDelivering(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		r, q := batchRoom(50*time.Millisecond, 500)
+		r, bs := testRoom(time.Hour, 4, 1)
 		r.onLive(msg(1))
-		first := <-q // taken by a "bucket" that is slow to deliver
-		for off := uint64(2); off <= 30; off++ {
-			time.Sleep(10 * time.Millisecond)
+		first := queued(t, bs[0])
+		for off := uint64(2); off <= 10; off++ {
+			r.onLive(msg(off)) // held: the first frame is in flight
+		}
+		written(first)
+		tasks := queued(t, bs[0])
+		if got := sizes(t, tasks); !equal(got, []int{4, 4, 1}) {
+			t.Fatalf("frames %v, want [4 4 1]", got)
+		}
+		want := []uint64{5, 9, 10}
+		for i, tk := range tasks {
+			if tk.lastOffset != want[i] {
+				t.Fatalf("frame %d ends at %d, want %d", i, tk.lastOffset, want[i])
+			}
+		}
+		// Three frames in flight: even a full batch waits for all of them.
+		for off := uint64(11); off <= 14; off++ {
 			r.onLive(msg(off))
 		}
-		if got := batchSizes(t, q); len(got) != 0 {
-			t.Fatalf("flushed %v while the previous frame was in flight", got)
+		written(tasks[:2])
+		if got := queued(t, bs[0]); len(got) != 0 {
+			t.Fatalf("flushed while a frame was in flight")
 		}
-		first.room.delivered(first.frame)
-		time.Sleep(time.Millisecond)
-		synctest.Wait()
-		if got := batchSizes(t, q); len(got) != 1 || got[0] != 29 {
-			t.Fatalf("after delivery: batches %v, want [29]", got)
+		written(tasks[2:])
+		if got := deliverAll(t, bs[0]); !equal(got, []int{4}) {
+			t.Fatalf("after the last frame: %v, want [4]", got)
 		}
 		r.close()
 	})
 }
 
-func TestBatcherDropsDuplicates(t *testing.T) {
+// Frames go only to buckets that hold viewers of the room, so a bucket that
+// is behind (here: one that never runs) delays nobody it does not serve.
+func TestFlushOnlyToBucketsWithViewers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, q := batchRoom(50*time.Millisecond, 500)
+		r, bs := testRoom(0, 500, 1, 0)
+		for off := uint64(1); off <= 3; off++ {
+			r.onLive(msg(off))
+			if got := deliverAll(t, bs[0]); !equal(got, []int{1}) {
+				t.Fatalf("message %d: frames %v on bucket 0, want [1]", off, got)
+			}
+		}
+		if n := len(bs[1].queue.takeAll(nil)); n != 0 {
+			t.Fatalf("bucket 1 holds no viewer of the room but got %d tasks", n)
+		}
+		r.close()
+	})
+}
+
+func TestFlushDropsDuplicates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, bs := testRoom(50*time.Millisecond, 500, 1)
 		r.onLive(msg(1))
 		r.onLive(msg(1))
 		time.Sleep(time.Second)
 		synctest.Wait()
-		if got := batchSizes(t, q); len(got) != 1 || got[0] != 1 {
-			t.Fatalf("batches %v, want one message once", got)
+		if got := deliverAll(t, bs[0]); !equal(got, []int{1}) {
+			t.Fatalf("frames %v, want one message once", got)
 		}
 		r.close()
 	})

@@ -62,9 +62,10 @@ func BenchmarkFanOut(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	g := &Gateway{cfg: Config{MaxPendingBytes: 1 << 30}, metrics: metrics.New()}
-	bk := newBucket(g, 1)
-	r := &room{name: "lobby", g: g}
+	m := metrics.New()
+	policy := newConnPolicy(1<<30, m)
+	bk := newBucket(0, nil, newBucketMetrics(m))
+	r := &room{name: "lobby"}
 	set := make(map[*conn]*membership, viewers)
 	var readers sync.WaitGroup
 	var servers []net.Conn
@@ -84,13 +85,13 @@ func BenchmarkFanOut(b *testing.B) {
 			_, _ = io.Copy(io.Discard, client)
 			client.Close()
 		}()
-		c := &conn{g: g, raw: server}
+		c := &conn{policy: policy, raw: server}
 		set[c] = &membership{room: r}
 	}
 	bk.members[r] = set
 	fb := newFrameBuilder(8192)
 	fb.buf = protocol.AppendBatch(fb.buf, "lobby", benchBatch(50))
-	t := task{kind: taskDeliver, room: r, frame: fb.finish(), lastOffset: 1049}
+	t := task{kind: taskBatch, room: r, frame: fb.finish(), lastOffset: 1049}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

@@ -3,13 +3,17 @@ package gateway
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
 
 type taskKind uint8
 
 const (
-	taskDeliver  taskKind = iota // write frame to every member of room
+	taskBatch    taskKind = iota // write a room's batch frame to its members, then tell the room
+	taskRoom                     // write a room frame that is not a batch (online counts)
 	taskJoin                     // write the join reply and catch-up, then add the member
 	taskLeave                    // remove one membership
 	taskDrop                     // the connection closed: remove its memberships
@@ -27,8 +31,8 @@ type task struct {
 	member      *membership
 	members     []*membership // taskDrop
 	frame       *frame
-	lastOffset  uint64            // taskDeliver: newest offset in frame (0 for online frames)
-	acceptedAt  int64             // taskDeliver: unix ms of the oldest message, for latency
+	lastOffset  uint64            // taskBatch: newest offset in frame
+	acceptedAt  int64             // taskBatch: unix ms of the oldest message, for latency
 	reply       []byte            // taskJoin: the joined reply
 	msgs        []protocol.Stored // taskJoin: catch-up, oldest first
 	user        string            // taskUser
@@ -36,53 +40,71 @@ type task struct {
 	online      int64             // taskJoin: the room's viewer count
 }
 
+// bucketMetrics are the measurements a bucket takes.
+type bucketMetrics struct {
+	deliveries prometheus.Counter
+	bytesOut   prometheus.Counter
+	latency    prometheus.Observer // publish → write, per batch frame
+}
+
+func newBucketMetrics(m *metrics.Metrics) bucketMetrics {
+	return bucketMetrics{deliveries: m.Deliveries, bytesOut: m.BytesOut, latency: m.PublishToWrite}
+}
+
 // bucket is one shard of the gateway's connections. Its goroutine owns the
-// room member sets; mu guards the connection index that drains, sweeps and
-// pushes read.
+// room member sets; conns is the connection index that drains, sweeps and
+// pushes read from other goroutines.
 type bucket struct {
-	g     *Gateway
-	tasks chan task
+	index   int // position in fanout.buckets; rooms count their viewers per index
+	queue   taskQueue
+	stop    <-chan struct{}
+	metrics bucketMetrics
 
 	// Owned by run.
 	members map[*room]map[*conn]*membership
 
-	mu lockedIndex
+	conns connIndex
 }
 
-func newBucket(g *Gateway, queue int) *bucket {
+func newBucket(index int, stop <-chan struct{}, m bucketMetrics) *bucket {
 	return &bucket{
-		g:       g,
-		tasks:   make(chan task, queue),
+		index:   index,
+		queue:   newTaskQueue(),
+		stop:    stop,
+		metrics: m,
 		members: make(map[*room]map[*conn]*membership),
-		mu:      newLockedIndex(),
+		conns:   newConnIndex(),
 	}
 }
 
-// run executes tasks until the gateway stops.
+// run executes tasks until stop is closed.
 func (b *bucket) run() {
+	var batch []task
 	for {
 		select {
-		case t := <-b.tasks:
-			b.exec(&t)
-		case <-b.g.stop:
+		case <-b.queue.ready:
+			batch = b.queue.takeAll(batch)
+			for i := range batch {
+				b.exec(&batch[i])
+				batch[i] = task{} // let the frame go
+			}
+		case <-b.stop:
 			return
 		}
 	}
 }
 
-// enqueue queues t, waiting while the queue is full: a bucket that falls
-// behind slows the rooms that feed it, which merges their messages into
-// larger batches. It never blocks once the gateway stops.
-func (b *bucket) enqueue(t task) {
-	select {
-	case b.tasks <- t:
-	case <-b.g.stop:
-	}
-}
+// enqueue queues t. It never blocks, so rooms may call it under their lock
+// and the bucket may call back into a room; see taskQueue for what bounds
+// the queue.
+func (b *bucket) enqueue(t task) { b.queue.push(t) }
 
 func (b *bucket) exec(t *task) {
 	switch t.kind {
-	case taskDeliver:
+	case taskBatch:
+		b.deliver(t)
+		t.room.frameWritten()
+	case taskRoom:
 		b.deliver(t)
 	case taskJoin:
 		b.join(t)
@@ -93,36 +115,31 @@ func (b *bucket) exec(t *task) {
 			b.leave(m.room, t.conn, m)
 		}
 	case taskEveryone:
-		n, bytes := 0, 0
-		for _, c := range b.mu.snapshot() {
-			if c.writeFrame(t.frame) {
-				n++
-				bytes += len(t.frame.bytesFor(c.deflate))
-			}
-		}
-		b.count(n, bytes)
+		b.writeAll(b.conns.snapshot(), t.frame)
 	case taskUser:
-		n, bytes := 0, 0
-		for _, c := range b.mu.user(t.user) {
-			if c.writeFrame(t.frame) {
-				n++
-				bytes += len(t.frame.bytesFor(c.deflate))
-			}
-		}
-		b.count(n, bytes)
+		b.writeAll(b.conns.user(t.user), t.frame)
 	}
+}
+
+func (b *bucket) writeAll(conns []*conn, f *frame) {
+	n, bytes := 0, 0
+	for _, c := range conns {
+		if c.writeFrame(f) {
+			n++
+			bytes += len(f.bytesFor(c.deflate))
+		}
+	}
+	b.count(n, bytes)
 }
 
 // deliver writes one shared frame to every member of the room in this
 // bucket. This loop is the fan-out hot path: no allocation per viewer.
 func (b *bucket) deliver(t *task) {
-	if t.lastOffset != 0 {
-		defer t.room.delivered(t.frame)
-	}
 	set := b.members[t.room]
 	if len(set) == 0 {
 		return
 	}
+	batch := t.kind == taskBatch
 	n, bytes := 0, 0
 	for c, m := range set {
 		if !c.writeFrame(t.frame) {
@@ -130,13 +147,13 @@ func (b *bucket) deliver(t *task) {
 		}
 		n++
 		bytes += len(t.frame.bytesFor(c.deflate))
-		if t.lastOffset != 0 {
+		if batch {
 			m.lastSent = t.lastOffset
 		}
 	}
 	b.count(n, bytes)
 	if t.acceptedAt > 0 && n > 0 {
-		b.g.metrics.PublishToWrite.Observe(time.Since(time.UnixMilli(t.acceptedAt)).Seconds())
+		b.metrics.latency.Observe(time.Since(time.UnixMilli(t.acceptedAt)).Seconds())
 	}
 }
 
@@ -144,8 +161,8 @@ func (b *bucket) count(n, bytes int) {
 	if n == 0 {
 		return
 	}
-	b.g.metrics.Deliveries.Add(float64(n))
-	b.g.metrics.BytesOut.Add(float64(bytes))
+	b.metrics.deliveries.Add(float64(n))
+	b.metrics.bytesOut.Add(float64(bytes))
 }
 
 // join writes the joined reply and the catch-up to the viewer, then makes it

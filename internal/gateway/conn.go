@@ -1,13 +1,14 @@
 package gateway
 
 import (
-	"golang.org/x/time/rate"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/metrics"
@@ -18,9 +19,20 @@ import (
 // answer the close frame before its socket is closed outright.
 const closeGrace = 2 * time.Second
 
+// connPolicy is what every connection of a gateway shares: the limit on
+// its unsent bytes and the counter of the viewers it cut off.
+type connPolicy struct {
+	maxPending int64
+	slowDrops  prometheus.Counter
+}
+
+func newConnPolicy(maxPending int, m *metrics.Metrics) *connPolicy {
+	return &connPolicy{maxPending: int64(maxPending), slowDrops: m.Drops.WithLabelValues(string(metrics.DropSlowConsumer))}
+}
+
 // conn is one viewer's WebSocket connection.
 type conn struct {
-	g       *Gateway
+	policy  *connPolicy
 	ws      *websocket.Conn
 	raw     net.Conn // the nbio connection; frames are written to it as raw bytes
 	bucket  *bucket
@@ -82,7 +94,7 @@ func (c *conn) setUser(u protocol.User, key string) {
 	c.mu.Lock()
 	c.user = u
 	c.mu.Unlock()
-	c.bucket.mu.rekey(c, key)
+	c.bucket.conns.rekey(c, key)
 }
 
 func (c *conn) touch(now time.Time) { c.lastActive.Store(now.UnixNano()) }
@@ -102,8 +114,8 @@ func (c *conn) write(b []byte) bool {
 		c.closing.Store(true)
 		return false
 	}
-	if c.pending() > int64(c.g.cfg.MaxPendingBytes) {
-		c.g.metrics.Drops.WithLabelValues(metrics.ReasonSlowConsumer).Inc()
+	if c.pending() > c.policy.maxPending {
+		c.policy.slowDrops.Inc()
 		c.close(protocol.CloseSlowConsumer, "slow consumer")
 	}
 	return true
@@ -147,7 +159,7 @@ func (c *conn) close(code int, reason string) {
 	c.closeAt.Store(time.Now().UnixNano())
 }
 
-// memberships returns and forgets every membership; used when the
+// takeMemberships returns and forgets every membership; used when the
 // connection closes.
 func (c *conn) takeMemberships() []*membership {
 	c.mu.Lock()

@@ -168,3 +168,21 @@ func TestBroadcastAndUserPush(t *testing.T) {
 		}
 	}
 }
+
+// A viewer learns the count from its join; the online loop sends a frame
+// only when the count changes after that.
+func TestOnlineSentOnlyOnChange(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) { c.OnlineInterval = 20 * time.Millisecond })})
+	a := dial(t, s.WSURL, nil)
+	if j := a.join("lobby"); j.Online != 1 {
+		t.Fatalf("online on join = %d, want 1", j.Online)
+	}
+	if m := a.read(5 * time.Second); m.Op != protocol.OpOnline || m.Count != 1 {
+		t.Fatalf("after joined: %+v, want online 1", m)
+	}
+	time.Sleep(10 * 20 * time.Millisecond) // ten online intervals with no change
+	s.Publish(t, "lobby", "hi")
+	if m := a.read(5 * time.Second); m.Op != protocol.OpBatch {
+		t.Fatalf("got %+v before the message; the count did not change", m)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"sync"
-	"sync/atomic"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -18,10 +17,6 @@ const maxHeader = 10
 // the first time a viewer that negotiated permessage-deflate needs it.
 type frame struct {
 	plain []byte // header + payload
-
-	// remaining counts the buckets that have yet to deliver this frame
-	// (room batches only); see room.busyLocked.
-	remaining atomic.Int32
 
 	deflateOnce sync.Once
 	deflated    []byte // header (RSV1 set) + compressed payload

@@ -2,19 +2,19 @@ package gateway
 
 import "sync"
 
-// lockedIndex is a bucket's connection index: every connection, and the
+// connIndex is a bucket's connection index: every connection, and the
 // connections of each user for push-to-user.
-type lockedIndex struct {
+type connIndex struct {
 	mu    sync.Mutex // guards the maps below
 	conns map[*conn]struct{}
 	users map[string]map[*conn]struct{}
 }
 
-func newLockedIndex() lockedIndex {
-	return lockedIndex{conns: make(map[*conn]struct{}), users: make(map[string]map[*conn]struct{})}
+func newConnIndex() connIndex {
+	return connIndex{conns: make(map[*conn]struct{}), users: make(map[string]map[*conn]struct{})}
 }
 
-func (x *lockedIndex) add(c *conn) {
+func (x *connIndex) add(c *conn) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.conns[c] = struct{}{}
@@ -26,7 +26,7 @@ func (x *lockedIndex) add(c *conn) {
 	set[c] = struct{}{}
 }
 
-func (x *lockedIndex) remove(c *conn) {
+func (x *connIndex) remove(c *conn) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.conns, c)
@@ -39,7 +39,7 @@ func (x *lockedIndex) remove(c *conn) {
 }
 
 // rekey moves c to another user key (after auth).
-func (x *lockedIndex) rekey(c *conn, key string) {
+func (x *connIndex) rekey(c *conn, key string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if set := x.users[c.userKey]; set != nil {
@@ -58,7 +58,7 @@ func (x *lockedIndex) rekey(c *conn, key string) {
 }
 
 // snapshot copies the connection list so that writes happen without the lock.
-func (x *lockedIndex) snapshot() []*conn {
+func (x *connIndex) snapshot() []*conn {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	out := make([]*conn, 0, len(x.conns))
@@ -68,7 +68,7 @@ func (x *lockedIndex) snapshot() []*conn {
 	return out
 }
 
-func (x *lockedIndex) user(key string) []*conn {
+func (x *connIndex) user(key string) []*conn {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	out := make([]*conn, 0, len(x.users[key]))

@@ -8,6 +8,9 @@ import (
 	"github.com/danmaku/danmaku/protocol"
 )
 
+// joinTimeout bounds the store reads of one join's catch-up.
+const joinTimeout = 10 * time.Second
+
 // join makes c a member of a room. The quick checks answer at once; the
 // catch-up (which may read the store) runs on a goroutine of its own so that
 // nbio's executor is never held by I/O.
@@ -42,7 +45,7 @@ func (g *Gateway) join(c *conn, msg *protocol.ClientMessage) {
 	c.rooms[msg.Room] = m
 	c.mu.Unlock()
 	if old == nil {
-		m.room = g.acquireRoom(msg.Room)
+		m.room = g.rooms.acquire(msg.Room, c.bucket)
 		g.metrics.JoinsTotal.Inc()
 	}
 	var since *uint64
@@ -51,21 +54,18 @@ func (g *Gateway) join(c *conn, msg *protocol.ClientMessage) {
 		since = &s
 	}
 	epoch := msg.Epoch
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		g.completeJoin(c, m, since, epoch)
-	}()
+	g.workers.Go(func(ctx context.Context) { g.completeJoin(ctx, c, m, since, epoch) })
 }
 
 // completeJoin computes what the viewer missed and queues the joined reply,
 // the catch-up and the membership on the viewer's bucket, all under the
-// room's lock, so that it slots between two live frames exactly.
-func (g *Gateway) completeJoin(c *conn, m *membership, since *uint64, epoch string) {
+// room's lock, so that it slots between two live frames exactly. Store reads
+// happen outside the lock.
+func (g *Gateway) completeJoin(ctx context.Context, c *conn, m *membership, since *uint64, epoch string) {
 	r := m.room
 	select {
 	case <-r.loaded:
-	case <-g.stop:
+	case <-ctx.Done():
 		return
 	}
 	if r.loadErr != nil {
@@ -77,7 +77,7 @@ func (g *Gateway) completeJoin(c *conn, m *membership, since *uint64, epoch stri
 	}
 	currentEpoch := g.cfg.History.Epoch()
 	resume := since != nil && epoch == currentEpoch
-	ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 
 	for attempt := 0; ; attempt++ {
@@ -129,7 +129,7 @@ func (g *Gateway) completeJoin(c *conn, m *membership, since *uint64, epoch stri
 			}
 			g.metrics.ResumesTotal.WithLabelValues(result).Inc()
 		}
-		online := g.onlineOf(r)
+		online := r.viewers.Load()
 		reply := protocol.Marshal(protocol.Joined{
 			Op: protocol.OpJoined, Room: r.name, Epoch: currentEpoch,
 			Offset: r.flushedLast, Online: online, Recovered: recovered,
@@ -181,12 +181,6 @@ func (r *room) joinStoredLocked(since uint64, stored []protocol.Stored) ([]proto
 	return nil, false
 }
 
-func (g *Gateway) onlineOf(r *room) int64 {
-	g.roomsMu.Lock()
-	defer g.roomsMu.Unlock()
-	return int64(r.refs)
-}
-
 func (g *Gateway) leave(c *conn, msg *protocol.ClientMessage) {
 	c.mu.Lock()
 	m := c.rooms[msg.Room]
@@ -200,45 +194,8 @@ func (g *Gateway) leave(c *conn, msg *protocol.ClientMessage) {
 		return
 	}
 	c.bucket.enqueue(task{kind: taskLeave, room: m.room, conn: c, member: m})
-	g.releaseRoom(m.room)
+	g.rooms.release(m.room, c.bucket)
 	c.reply(protocol.Marshal(protocol.Left{Op: protocol.OpLeft, Room: msg.Room}))
-}
-
-// acquireRoom returns the room, creating and loading it for its first viewer.
-func (g *Gateway) acquireRoom(name string) *room {
-	g.roomsMu.Lock()
-	defer g.roomsMu.Unlock()
-	r := g.rooms[name]
-	if r == nil {
-		r = &room{name: name, g: g, loaded: make(chan struct{})}
-		g.rooms[name] = r
-		g.metrics.Rooms.Inc()
-		g.wg.Add(1)
-		go func() {
-			defer g.wg.Done()
-			ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
-			defer cancel()
-			r.load(ctx)
-		}()
-	}
-	r.refs++
-	return r
-}
-
-// releaseRoom drops one viewer's reference and closes the room after its
-// last viewer.
-func (g *Gateway) releaseRoom(r *room) {
-	g.roomsMu.Lock()
-	r.refs--
-	last := r.refs == 0 && g.rooms[r.name] == r
-	if last {
-		delete(g.rooms, r.name)
-		g.metrics.Rooms.Dec()
-	}
-	g.roomsMu.Unlock()
-	if last {
-		r.close()
-	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

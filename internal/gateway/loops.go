@@ -14,7 +14,7 @@ func (g *Gateway) sweepLoop() {
 	defer t.Stop()
 	for {
 		select {
-		case <-g.stop:
+		case <-g.workers.ctx.Done():
 			return
 		case now := <-t.C:
 			g.sweep(now)
@@ -27,8 +27,8 @@ func (g *Gateway) sweepLoop() {
 func (g *Gateway) sweep(now time.Time) {
 	idle := now.Add(-g.cfg.IdleTimeout).UnixNano()
 	grace := now.Add(-closeGrace).UnixNano()
-	for _, b := range g.buckets {
-		for _, c := range b.mu.snapshot() {
+	for _, b := range g.fanout.buckets {
+		for _, c := range b.conns.snapshot() {
 			if c.closing.Load() {
 				if at := c.closeAt.Load(); at != 0 && at < grace {
 					_ = c.raw.Close() // no close reply within the grace
@@ -61,7 +61,7 @@ func (g *Gateway) onlineLoop() {
 	defer t.Stop()
 	for {
 		select {
-		case <-g.stop:
+		case <-g.workers.ctx.Done():
 			return
 		case <-t.C:
 			g.sendOnline()
@@ -70,42 +70,29 @@ func (g *Gateway) onlineLoop() {
 }
 
 func (g *Gateway) sendOnline() {
-	type change struct {
-		r     *room
-		count int64
-	}
-	var changes []change
-	g.roomsMu.Lock()
-	for _, r := range g.rooms {
-		if n := int64(r.refs); n != r.onlineSent {
-			r.onlineSent = n
-			changes = append(changes, change{r, n})
+	g.rooms.each(func(r *room) {
+		n := r.viewers.Load()
+		r.mu.Lock()
+		changed := n != r.onlineSent && !r.closed
+		r.onlineSent = n
+		if changed {
+			f := newTextFrame(protocol.AppendOnline(nil, r.name, n))
+			g.fanout.toRoom(r, task{kind: taskRoom, room: r, frame: f})
 		}
-	}
-	g.roomsMu.Unlock()
-	for _, ch := range changes {
-		f := newTextFrame(protocol.AppendOnline(nil, ch.r.name, ch.count))
-		t := task{kind: taskDeliver, room: ch.r, frame: f}
-		for _, b := range g.buckets {
-			b.enqueue(t)
-		}
-	}
+		r.mu.Unlock()
+	})
 }
 
 // onBroadcast delivers messages from POST /v1/broadcast to every connection.
 func (g *Gateway) onBroadcast(bodies [][]byte) {
 	f := newTextFrame(protocol.AppendMsgs(nil, protocol.OpBroadcast, stored(bodies)))
-	for _, b := range g.buckets {
-		b.enqueue(task{kind: taskEveryone, frame: f})
-	}
+	g.fanout.everywhere(task{kind: taskEveryone, frame: f})
 }
 
 // onUserPush delivers messages to every connection of one user.
 func (g *Gateway) onUserPush(user string, bodies [][]byte) {
 	f := newTextFrame(protocol.AppendMsgs(nil, protocol.OpUser, stored(bodies)))
-	for _, b := range g.buckets {
-		b.enqueue(task{kind: taskUser, user: user, frame: f})
-	}
+	g.fanout.everywhere(task{kind: taskUser, user: user, frame: f})
 }
 
 func stored(bodies [][]byte) []protocol.Stored {

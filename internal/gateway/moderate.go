@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/internal/moderation"
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -30,7 +31,7 @@ func (g *Gateway) moderate(c *conn, msg *protocol.ClientMessage) {
 		c.replyRoomError(msg.Room, protocol.CodeUnavailable, "moderation is not configured on this node")
 		return
 	}
-	ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(g.workers.ctx, 10*time.Second)
 	defer cancel()
 	if err := g.cfg.Moderator.Moderate(ctx, c.user, msg); err != nil {
 		var ce *protocol.CodeError
@@ -47,12 +48,10 @@ func (g *Gateway) moderate(c *conn, msg *protocol.ClientMessage) {
 // onBan closes every connection of a banned user on this node with 4503.
 // It runs on the moderation store's watcher, once per ban on every node.
 func (g *Gateway) onBan(b moderation.Ban) {
-	for _, bk := range g.buckets {
-		for _, c := range bk.mu.snapshot() {
-			if c.publicID() == b.User {
-				g.metrics.ConnRefusals.WithLabelValues("banned").Inc()
-				c.close(protocol.CloseBanned, "banned")
-			}
+	for _, c := range g.fanout.snapshot() {
+		if c.publicID() == b.User {
+			g.metrics.Refused(metrics.RefuseBanned)
+			c.close(protocol.CloseBanned, "banned")
 		}
 	}
 }

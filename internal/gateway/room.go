@@ -1,62 +1,99 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"time"
-
+	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
 
+// roomHistory is what a room reads from the bus.
+type roomHistory interface {
+	SubscribeRoom(room string, fn func(protocol.Stored)) (unsubscribe func(), err error)
+	After(ctx context.Context, room string, after uint64, limit int) ([]protocol.Stored, bool, error)
+	Latest(ctx context.Context, room string, n int) ([]protocol.Stored, error)
+}
+
+// roomConfig is the part of Config a room uses.
+type roomConfig struct {
+	BatchWindow      time.Duration
+	BatchMaxMessages int
+	RecentPerRoom    int
+	ResumeLimit      int
+}
+
+// roomEnv is what every room of a gateway shares: its settings and the few
+// parts of the gateway it talks to.
+type roomEnv struct {
+	cfg     roomConfig
+	history roomHistory
+	fanout  *fanout
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	workers *workers // runs the store reads of loads and gap fills
+}
+
 // room is a room with at least one viewer on this gateway. It receives the
 // room's live messages from the bus, merges them into batches and hands each
-// batch frame to every bucket.
+// batch frame to the buckets that hold its viewers.
 type room struct {
 	name string
-	g    *Gateway
+	env  *roomEnv
 
-	refs int // connections that joined; guarded by Gateway.roomsMu
+	// viewers counts the connections that joined; viewersIn counts them by
+	// bucket index, so that frames go only where members are. Both change
+	// under roomTable.mu and are read anywhere.
+	viewers   atomic.Int64
+	viewersIn []atomic.Int32
 
 	loaded  chan struct{} // closed when the recent history is loaded
 	loadErr error         // set before loaded is closed
 
-	mu          sync.Mutex // guards the fields below; taken after Gateway.roomsMu
+	mu          sync.Mutex // guards the fields below
 	closed      bool
 	unsubscribe func()
-	early       []protocol.Stored // live messages that arrived before loading finished
-	ready       bool              // recent history loaded; live messages flow
+	// streaming is false while the room loads its recent history or reads
+	// a gap back from the store; live messages wait in waiting meanwhile.
+	streaming   bool
+	waiting     []protocol.Stored
 	pending     []protocol.Stored // the batch being merged
 	last        uint64            // newest offset accepted (pending or flushed)
 	flushedLast uint64            // newest offset handed to the buckets
 	recent      []protocol.Stored // the latest delivered messages, oldest first
 	lastFlush   time.Time
+	inFlight    int // buckets still writing this room's last flush
 	timer       *time.Timer
 	timerArmed  bool
-	onlineSent  int64 // count in the last online frame
+	onlineSent  int64 // the count the members were last told
+}
 
-	// lastFrame is the newest batch frame handed to the buckets; while it
-	// is not delivered everywhere the room holds its next batch back
-	// (held), so that a slow fan-out makes batches bigger instead of
-	// queueing frames and growing latency.
-	lastFrame atomic.Pointer[frame]
-	held      atomic.Bool
+func newRoom(name string, env *roomEnv) *room {
+	return &room{
+		name:      name,
+		env:       env,
+		viewersIn: make([]atomic.Int32, len(env.fanout.buckets)),
+		loaded:    make(chan struct{}),
+		// The first viewer learns the count from its join reply.
+		onlineSent: 1,
+	}
 }
 
 // load subscribes to the room's live messages, then reads its recent
-// history. Messages that arrive in between are in both and are deduplicated
-// by offset.
+// history. Messages that arrive in between wait, and those the history
+// already holds are dropped by offset.
 func (r *room) load(ctx context.Context) {
 	defer close(r.loaded)
-	unsub, err := r.g.cfg.History.SubscribeRoom(r.name, r.onLive)
+	unsub, err := r.env.history.SubscribeRoom(r.name, r.onLive)
 	if err != nil {
 		r.loadErr = err
 		return
 	}
-	recent, err := r.g.cfg.History.Latest(ctx, r.name, r.g.cfg.RecentPerRoom)
+	recent, err := r.env.history.Latest(ctx, r.name, r.env.cfg.RecentPerRoom)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.unsubscribe = unsub
@@ -74,68 +111,92 @@ func (r *room) load(ctx context.Context) {
 		r.last = recent[n-1].Offset
 		r.flushedLast = r.last
 	}
-	r.ready = true
-	early := r.early
-	r.early = nil
-	for _, m := range early {
-		r.acceptLocked(m)
-	}
+	r.resumeStreamingLocked()
 }
 
 // onLive receives one stored message from the bus, in offset order.
 func (r *room) onLive(m protocol.Stored) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return
+	if !r.closed {
+		r.acceptLocked(m)
 	}
-	if !r.ready {
-		r.early = append(r.early, m)
-		return
-	}
-	r.acceptLocked(m)
 }
 
 func (r *room) acceptLocked(m protocol.Stored) {
-	if m.Offset <= r.last {
+	switch {
+	case !r.streaming:
+		r.waiting = append(r.waiting, m)
+		return
+	case m.Offset <= r.last:
 		return // already had it (loaded history overlapping the subscription)
-	}
-	if m.Prev > r.last && r.last != 0 {
+	case r.last != 0 && m.Prev > r.last:
 		// The live path lost messages (a bus slow-consumer drop, say):
-		// recover them from the store so that viewers get no gap.
-		r.fillGapLocked(m.Offset)
+		// read them back from the store, without holding the lock.
+		r.env.metrics.Drop(metrics.DropLiveGap)
+		r.streaming = false
+		r.waiting = append(r.waiting, m)
+		after, before := r.last, m.Offset
+		r.env.workers.Go(func(ctx context.Context) { r.fillGap(ctx, after, before) })
+		return
 	}
 	r.pending = append(r.pending, m)
 	r.last = m.Offset
-	if bytes.Contains(m.Body, deleteType) {
+	if m.Type == protocol.TypeDelete {
 		r.forgetDeletedLocked(m.Body)
 	}
-	now := time.Now()
-	switch {
-	case len(r.pending) >= r.g.cfg.BatchMaxMessages:
-		r.flushLocked(now)
-	case r.busyLocked():
-		// flushed when the previous frame is delivered
-	case len(r.pending) == 1 && now.Sub(r.lastFlush) >= r.g.cfg.BatchWindow:
-		// An idle room flushes at once: merging only starts under load.
-		r.flushLocked(now)
-	case !r.timerArmed:
-		r.armTimerLocked(r.lastFlush.Add(r.g.cfg.BatchWindow).Sub(now))
-	}
+	r.flushIfDueLocked(time.Now())
 }
 
-var deleteType = []byte(`"type":"delete"`)
+// fillGap reads the messages after `after` and before `before` from the
+// store and puts them in front of the live messages that waited meanwhile.
+// If the read fails the gap stays: viewers see it in the prev chain and
+// rejoin with since, which reads the store again.
+func (r *room) fillGap(ctx context.Context, after, before uint64) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	msgs, _, err := r.env.history.After(ctx, r.name, after, r.env.cfg.ResumeLimit)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	if err != nil {
+		r.env.log.Warn("gap in live room messages not recovered", "room", r.name, "after", after, "err", err)
+	}
+	for _, m := range msgs {
+		if m.Offset >= before {
+			break
+		}
+		if m.Offset > r.last {
+			r.pending = append(r.pending, m)
+			r.last = m.Offset
+		}
+	}
+	r.resumeStreamingLocked()
+}
+
+// resumeStreamingLocked lets live messages flow again, starting with those
+// that waited.
+func (r *room) resumeStreamingLocked() {
+	r.streaming = true
+	waiting := r.waiting
+	r.waiting = nil
+	for _, m := range waiting {
+		r.acceptLocked(m) // may stop streaming again at another gap
+	}
+	r.flushIfDueLocked(time.Now())
+}
 
 // forgetDeletedLocked drops messages a moderator deleted from the recent
 // messages kept for resumes, so that a resume does not bring them back.
 func (r *room) forgetDeletedLocked(body []byte) {
 	var del struct {
-		Type string `json:"type"`
 		Data struct {
 			Offsets []uint64 `json:"offsets"`
 		} `json:"data"`
 	}
-	if json.Unmarshal(body, &del) != nil || del.Type != protocol.TypeDelete {
+	if json.Unmarshal(body, &del) != nil {
 		return
 	}
 	for _, off := range del.Data.Offsets {
@@ -154,109 +215,12 @@ func (r *room) forgetDeletedLocked(body []byte) {
 	}
 }
 
-func (r *room) fillGapLocked(before uint64) {
-	r.g.metrics.Drops.WithLabelValues("live_gap").Inc()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	msgs, _, err := r.g.cfg.History.After(ctx, r.name, r.last, r.g.cfg.ResumeLimit)
-	if err != nil {
-		r.g.log.Warn("gap in live room messages not recovered", "room", r.name, "after", r.last, "err", err)
-		return
-	}
-	for _, m := range msgs {
-		if m.Offset >= before {
-			break
-		}
-		if m.Offset > r.last {
-			r.pending = append(r.pending, m)
-			r.last = m.Offset
-		}
-	}
-}
-
-func (r *room) armTimerLocked(d time.Duration) {
-	r.timerArmed = true
-	if r.timer == nil {
-		r.timer = time.AfterFunc(d, r.onTimer)
-		return
-	}
-	r.timer.Reset(d)
-}
-
-func (r *room) onTimer() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.timerArmed = false
-	if r.closed || len(r.pending) == 0 || r.busyLocked() {
-		return
-	}
-	r.flushLocked(time.Now())
-}
-
-// busyLocked reports whether the previous frame is still being delivered,
-// and if so marks the room held: the bucket that finishes it wakes the room.
-func (r *room) busyLocked() bool {
-	if f := r.lastFrame.Load(); f != nil && f.remaining.Load() > 0 {
-		r.held.Store(true)
-		// The last bucket may have finished between the two loads.
-		if f.remaining.Load() > 0 {
-			return true
-		}
-		r.held.Store(false)
-	}
-	return false
-}
-
-// delivered is called by each bucket after writing a batch frame; the last
-// one wakes a held room. It never takes the room's lock itself (a bucket
-// must not wait for a room), so the flush runs on a timer goroutine.
-func (r *room) delivered(f *frame) {
-	if f.remaining.Add(-1) == 0 && r.lastFrame.Load() == f && r.held.CompareAndSwap(true, false) {
-		time.AfterFunc(0, r.onTimer)
-	}
-}
-
-// flushLocked encodes the pending messages once into one frame and queues
-// it on every bucket.
-func (r *room) flushLocked(now time.Time) {
-	msgs := r.pending
-	size := 64
-	oldest := int64(0)
-	for _, m := range msgs {
-		size += len(m.Body) + 48
-	}
-	if n := len(msgs); n > 0 {
-		oldest = acceptedAt(msgs[0].Body)
-	}
-	fb := newFrameBuilder(size)
-	fb.buf = protocol.AppendBatch(fb.buf, r.name, msgs)
-	f := fb.finish()
-
-	r.recent = append(r.recent, msgs...)
-	if keep := r.g.cfg.RecentPerRoom; len(r.recent) > keep+keep/2 {
-		r.recent = append(r.recent[:0], r.recent[len(r.recent)-keep:]...)
-	}
-	r.pending = r.pending[:0]
-	r.flushedLast = r.last
-	r.lastFlush = now
-
-	r.g.metrics.Frames.Inc()
-	r.g.metrics.MessagesOut.Add(float64(len(msgs)))
-	r.g.metrics.BatchSize.Observe(float64(len(msgs)))
-	t := task{kind: taskDeliver, room: r, frame: f, lastOffset: r.flushedLast, acceptedAt: oldest}
-	f.remaining.Store(int32(len(r.g.buckets)))
-	r.lastFrame.Store(f)
-	for _, b := range r.g.buckets {
-		b.enqueue(t)
-	}
-}
-
-// recentAfterLocked returns the recent messages with since < offset ≤ upTo,
-// and whether recent covers everything after since.
+// recentAfterLocked returns the recent messages with offset > since, and
+// whether recent covers everything after since.
 func (r *room) recentAfterLocked(since uint64) ([]protocol.Stored, bool) {
 	rec := r.recent
-	if len(rec) > r.g.cfg.RecentPerRoom {
-		rec = rec[len(rec)-r.g.cfg.RecentPerRoom:]
+	if len(rec) > r.env.cfg.RecentPerRoom {
+		rec = rec[len(rec)-r.env.cfg.RecentPerRoom:]
 	}
 	if since == r.flushedLast {
 		return nil, true

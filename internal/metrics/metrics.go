@@ -8,20 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// Close and drop reasons used as label values.
-const (
-	ReasonSlowConsumer = "slow_consumer"
-	ReasonIdle         = "idle_timeout"
-	ReasonTooBig       = "message_too_big"
-	ReasonBadUTF8      = "invalid_utf8"
-	ReasonProtocol     = "protocol_error"
-	ReasonDrain        = "drain"
-	ReasonClient       = "client"
-	ReasonNotJoined    = "not_joined"
-	ReasonBadRequest   = "bad_request"
-	ReasonGap          = "gap"
-)
-
 // Metrics holds every collector. A nil *Metrics is not valid; use New.
 type Metrics struct {
 	Registry *prometheus.Registry

@@ -11,8 +11,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestEveryMetricIsExported(t *testing.T) {
 	m := New()
-	m.Drops.WithLabelValues(ReasonSlowConsumer).Inc()
-	m.Closes.WithLabelValues(ReasonIdle).Inc()
+	m.Drop(DropSlowConsumer)
+	m.Closed(CloseIdle)
 	families, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)

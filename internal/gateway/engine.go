@@ -1,0 +1,130 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/danmaku/danmaku/protocol"
+)
+
+// This file holds everything that is about nbio rather than about viewers:
+// the upgrader and engine settings, and the workarounds for nbio v1.6.12.
+
+func (g *Gateway) newUpgrader() *websocket.Upgrader {
+	u := websocket.NewUpgrader()
+	u.Subprotocols = []string{protocol.Subprotocol}
+	u.CheckOrigin = func(*http.Request) bool { return true } // admission checks origins before the upgrade
+	u.KeepaliveTime = 0                                      // the gateway's sweeper enforces IdleTimeout with close code 4012
+	u.HandshakeTimeout = g.cfg.HandshakeTimeout
+	u.MessageLengthLimit = g.cfg.MaxMessageBytes
+	u.EnableCompression(!g.cfg.DisableCompression)
+	u.SetPingHandler(func(ws *websocket.Conn, data string) {
+		// A WebSocket ping counts as activity, like the application ping.
+		if c, ok := ws.Session().(*conn); ok {
+			c.touch(time.Now())
+		}
+		_ = ws.WriteMessage(websocket.PongMessage, []byte(data))
+	})
+	u.OnOpen(func(*websocket.Conn) {})
+	u.OnMessage(g.onMessage)
+	u.OnClose(g.onClose)
+	return u
+}
+
+// startEngine binds addr and starts nbio's engine on it.
+func (g *Gateway) startEngine(addr string, handler http.Handler) error {
+	// Bind first: nbio's own failure path on a busy port does not return.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway: listen %s: %w", addr, err)
+	}
+	g.addr = ln.Addr()
+	engine := nbhttp.NewEngine(nbhttp.Config{
+		Name:    "danmaku",
+		Network: "tcp",
+		Addrs:   []string{addr},
+		Listen: func(string, string) (net.Listener, error) {
+			return ln, nil
+		},
+		Handler:         handler,
+		KeepaliveTime:   g.cfg.HandshakeTimeout, // idle HTTP (pre-upgrade and API keep-alive) connections
+		ReadLimit:       g.cfg.MaxRequestBytes,  // a whole HTTP request; logic bounds API bodies tighter
+		MaxHTTPBodySize: g.cfg.MaxRequestBytes,
+		// No nbio write-buffer cap: conn.write enforces MaxPendingBytes and
+		// closes with 4008, where nbio would drop the socket silently.
+		ReleaseWebsocketPayload: true,
+		OnAcceptError: func(err error) {
+			g.log.Debug("accept", "err", err)
+		},
+	})
+	// We answer invalid UTF-8 with 1007 ourselves; nbio would send 1002.
+	engine.CheckUtf8 = func([]byte) bool { return true }
+	engine.OnWrittenSize(g.onWritten)
+	engine.Engine.OnOpen(func(*nbio.Conn) { raceRelease() })
+	engine.Engine.OnData(func(c *nbio.Conn, data []byte) {
+		raceAcquire()
+		c.DataHandler()(c, data)
+	})
+	if err := engine.Start(); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("gateway: start on %s: %w", addr, err)
+	}
+	g.engine = engine
+	return waitServing(g.addr, g.cfg.HandshakeTimeout)
+}
+
+// onWritten advances a viewer's written-bytes count as nbio hands bytes to
+// the kernel; with the queued count it gives the viewer's unsent bytes.
+func (g *Gateway) onWritten(nc *nbio.Conn, _ []byte, n int) {
+	ws, ok := nc.Session().(*websocket.Conn)
+	if !ok {
+		return
+	}
+	if c, ok := ws.Session().(*conn); ok {
+		c.written.Add(int64(n))
+	}
+}
+
+// waitServing makes one HTTP request to the engine and waits for any
+// answer: it proves that nbio's poller runs, before which a Stop can be lost
+// (and hang) in nbio v1.6.12.
+func waitServing(addr net.Addr, timeout time.Duration) error {
+	deadline := time.Now().Add(max(timeout, 5*time.Second))
+	c, err := net.DialTimeout("tcp", addr.String(), time.Until(deadline))
+	if err != nil {
+		return fmt.Errorf("gateway: self-check: %w", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(deadline)
+	if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: self\r\nConnection: close\r\n\r\n")); err != nil {
+		return fmt.Errorf("gateway: self-check: %w", err)
+	}
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		return fmt.Errorf("gateway: self-check: %w", err)
+	}
+	return nil
+}
+
+// engineStopTimeout bounds nbio's Stop, which can hang with a poller that
+// never sees the stop signal; the process then exits without it.
+const engineStopTimeout = 10 * time.Second
+
+func stopEngine(e *nbhttp.Engine, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Stop()
+	}()
+	select {
+	case <-done:
+	case <-time.After(engineStopTimeout):
+		log.Error("nbio engine did not stop; leaving it to process exit", "waited", engineStopTimeout)
+	}
+}
