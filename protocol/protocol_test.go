@@ -52,6 +52,11 @@ func TestMessageWireForm(t *testing.T) {
 	if got != want {
 		t.Fatalf("wire form\n got %s\nwant %s", got, want)
 	}
+	// The body already holds type and ts; the metadata beside it must not
+	// be written a second time.
+	if got := string(AppendMessage(nil, Stored{Offset: 7, Prev: 3, Body: body, Type: TypeDanmaku, TS: 5})); got != want {
+		t.Fatalf("wire form with metadata\n got %s\nwant %s", got, want)
+	}
 	nack := (&CodeError{Code: CodeRateLimited, Message: "slow down", RetryAfter: 1500e6}).NackFor("c1")
 	if string(Marshal(nack)) != `{"op":"nack","id":"c1","code":"rate_limited","message":"slow down","retryAfterMs":1500}` {
 		t.Fatalf("nack = %s", Marshal(nack))

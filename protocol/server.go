@@ -146,13 +146,20 @@ type Stored struct {
 	Offset uint64
 	Prev   uint64
 	Body   []byte // a JSON object produced by json.Marshal(Body)
-	Type   string // the body's type, carried beside it so readers need not decode it; "" when unknown
-	TS     int64  // unix ms the message was accepted, carried beside the body; 0 when unknown
+
+	// Type (the body's type, e.g. "danmaku", "delete") and TS (unix ms the
+	// message was accepted) are carried beside the body (bus headers set by
+	// the writer), so readers need not decode the body; zero when unknown.
+	// The body holds the same values, which is why AppendMessage leaves
+	// these out.
+	Type string
+	TS   int64
 }
 
 // AppendMessage appends the wire form of a stored message to dst. It splices
 // offset and prev in front of the stored body without decoding it, so the
-// body's bytes reach every viewer unchanged.
+// body's bytes reach every viewer unchanged. Type and TS are not written:
+// the body already has them.
 func AppendMessage(dst []byte, m Stored) []byte {
 	dst = append(dst, `{"offset":`...)
 	dst = strconv.AppendUint(dst, m.Offset, 10)

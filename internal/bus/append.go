@@ -15,21 +15,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Headers of a room's first message (see doc.go, "The first message").
-const (
-	firstHeader       = "Danmaku-First"
-	expectLastSubjSeq = "Nats-Expected-Last-Subject-Sequence"
-)
-
-// Append stores bodies (each a JSON object = json.Marshal(protocol.Body)) in
-// room's history in the given order and returns their offsets (JetStream
-// stream sequences). Concurrent Appends to one room are ordered by the
-// store. The bodies are pipelined: all are sent, then all acks awaited.
+// Append stores records in room's history in the given order and returns
+// their offsets (JetStream stream sequences). Each record's Type and TS
+// travel as headers beside its body (see doc.go, "Headers"), and come back
+// in protocol.Stored from SubscribeRoom and every history read. Concurrent
+// Appends to one room are ordered by the store. The records are pipelined:
+// all are sent, then all acks awaited.
 //
-// On error some of the bodies may have been stored (and delivered live);
+// A record with metadata that would not read back as written fails the
+// whole call with ErrInvalidRecord before anything is stored. On any other
+// error some of the records may have been stored (and delivered live);
 // the caller cannot tell which. The bodies must not change until Append
 // returns.
-func (b *Bus) Append(ctx context.Context, room string, bodies [][]byte) ([]uint64, error) {
+func (b *Bus) Append(ctx context.Context, room string, recs []Record) ([]uint64, error) {
 	if err := b.usable(); err != nil {
 		return nil, err
 	}
@@ -37,25 +35,30 @@ func (b *Bus) Append(ctx context.Context, room string, bodies [][]byte) ([]uint6
 	if err != nil {
 		return nil, err
 	}
-	if len(bodies) == 0 {
+	if len(recs) == 0 {
 		return nil, nil
+	}
+	for i, r := range recs {
+		if !r.valid() {
+			return nil, fmt.Errorf("%w: record %d to %q: type %q, ts %d", ErrInvalidRecord, i, room, r.Type, r.TS)
+		}
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
 
-	start := time.Now() // no earlier than the store time of any body below
-	offsets := make([]uint64, 0, len(bodies))
-	rest := bodies
+	start := time.Now() // no earlier than the store time of any record below
+	offsets := make([]uint64, 0, len(recs))
+	rest := recs
 	if !b.rooms.known(entry) {
-		offset, err := b.appendFirst(ctx, entry.subject, bodies[0])
+		offset, err := b.appendFirst(ctx, entry.subject, recs[0])
 		if err != nil {
 			return nil, fmt.Errorf("bus: append to %q: %w", room, err)
 		}
 		offsets = append(offsets, offset)
-		rest = bodies[1:]
+		rest = recs[1:]
 	}
 	if len(rest) > 0 {
-		if offsets, err = b.publish(ctx, entry.subject, nil, rest, offsets); err != nil {
+		if offsets, err = b.publish(ctx, entry.subject, false, rest, offsets); err != nil {
 			return nil, fmt.Errorf("bus: append to %q: %w", room, err)
 		}
 	}
@@ -66,10 +69,9 @@ func (b *Bus) Append(ctx context.Context, room string, bodies [][]byte) ([]uint6
 // appendFirst stores the first message this process writes to a room it
 // has not written to lately. It asks the store to accept it only if the
 // room holds no message, and marks it as the room's first; if the room does
-// hold messages the store refuses, and the body is stored plainly.
-func (b *Bus) appendFirst(ctx context.Context, subject string, body []byte) (uint64, error) {
-	header := nats.Header{expectLastSubjSeq: {"0"}, firstHeader: {"1"}}
-	offsets, err := b.publish(ctx, subject, header, [][]byte{body}, nil)
+// hold messages the store refuses, and the record is stored plainly.
+func (b *Bus) appendFirst(ctx context.Context, subject string, rec Record) (uint64, error) {
+	offsets, err := b.publish(ctx, subject, true, []Record{rec}, nil)
 	if err == nil {
 		return offsets[0], nil
 	}
@@ -78,34 +80,30 @@ func (b *Bus) appendFirst(ctx context.Context, subject string, body []byte) (uin
 		apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
 		return 0, err
 	}
-	offsets, err = b.publish(ctx, subject, nil, [][]byte{body}, nil)
+	offsets, err = b.publish(ctx, subject, false, []Record{rec}, nil)
 	if err != nil {
 		return 0, err
 	}
 	return offsets[0], nil
 }
 
-// publish sends bodies to the stream on subject, all with one reply
-// subject, then collects one ack per body, and appends the offsets to dst
-// in body order. One connection's messages are stored in the order they
-// were sent, so their sequences ascend in body order whatever order the
-// acks arrive in.
-func (b *Bus) publish(ctx context.Context, subject string, header nats.Header, bodies [][]byte, dst []uint64) ([]uint64, error) {
-	id, reply, replies := b.replies.open(len(bodies))
+// publish sends records to the stream on subject, all with one reply
+// subject, then collects one ack per record, and appends the offsets to
+// dst in record order. One connection's messages are stored in the order
+// they were sent, so their sequences ascend in record order whatever order
+// the acks arrive in. first adds the first-message headers.
+func (b *Bus) publish(ctx context.Context, subject string, first bool, recs []Record, dst []uint64) ([]uint64, error) {
+	id, reply, replies := b.replies.open(len(recs))
 	defer b.replies.done(id)
-	for _, body := range bodies {
-		var err error
-		if header == nil {
-			err = b.conn.PublishRequest(subject, reply, body)
-		} else {
-			err = b.conn.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Header: header, Data: body})
-		}
-		if err != nil {
+	header := newMetaHeader(first)
+	for _, rec := range recs {
+		msg := nats.Msg{Subject: subject, Reply: reply, Header: header.set(rec), Data: rec.Body}
+		if err := b.conn.PublishMsg(&msg); err != nil {
 			return nil, sendErr(err)
 		}
 	}
 	start := len(dst)
-	for range bodies {
+	for range recs {
 		msg, err := b.next(ctx, replies)
 		if err != nil {
 			return nil, err

@@ -14,7 +14,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, size := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("bodies=%d", size), func(b *testing.B) {
 			bus := open(b, Config{HistorySize: 1000})
-			batch := bodies(size)
+			batch := records(size)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -29,7 +29,7 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	b.Run("bodies=1/parallel", func(b *testing.B) {
 		bus := open(b, Config{HistorySize: 1000})
-		batch := bodies(1)
+		batch := records(1)
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.SetParallelism(32)

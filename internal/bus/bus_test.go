@@ -39,19 +39,29 @@ func open(t testing.TB, cfg Config) *Bus {
 
 var bodySeq atomic.Int64
 
-// bodies returns n distinct message bodies.
-func bodies(n int) [][]byte {
-	out := make([][]byte, n)
+// records returns n distinct messages, with the metadata a writer sets.
+func records(n int) []Record {
+	out := make([]Record, n)
 	for i := range out {
 		id := bodySeq.Add(1)
-		data, err := json.Marshal(protocol.Body{
+		b := protocol.Body{
 			ID: fmt.Sprintf("m%d", id), Type: protocol.TypeDanmaku,
 			Text: fmt.Sprintf("hello %d", id), TS: time.Now().UnixMilli(),
-		})
+		}
+		data, err := json.Marshal(b)
 		if err != nil {
 			panic(err)
 		}
-		out[i] = data
+		out[i] = Record{Body: data, Type: b.Type, TS: b.TS}
+	}
+	return out
+}
+
+// bodies returns n distinct message bodies.
+func bodies(n int) [][]byte {
+	out := make([][]byte, n)
+	for i, r := range records(n) {
+		out[i] = r.Body
 	}
 	return out
 }
@@ -64,7 +74,7 @@ func ctxT(t testing.TB) context.Context {
 
 func appendN(t testing.TB, b *Bus, room string, n int) []uint64 {
 	t.Helper()
-	offsets, err := b.Append(ctxT(t), room, bodies(n))
+	offsets, err := b.Append(ctxT(t), room, records(n))
 	if err != nil {
 		t.Fatalf("Append(%q, %d): %v", room, n, err)
 	}
@@ -136,7 +146,7 @@ func TestCloseIdempotent(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	ctx := context.Background()
-	if _, err := b.Append(ctx, "r", bodies(1)); err != ErrClosed {
+	if _, err := b.Append(ctx, "r", records(1)); err != ErrClosed {
 		t.Fatalf("Append after Close: %v, want ErrClosed", err)
 	}
 	if _, _, err := b.After(ctx, "r", 0, 10); err != ErrClosed {
@@ -177,7 +187,7 @@ func TestCloseDuringAppends(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				if _, err := b.Append(context.Background(), "r", bodies(10)); err != nil {
+				if _, err := b.Append(context.Background(), "r", records(10)); err != nil {
 					errs <- err
 					return
 				}

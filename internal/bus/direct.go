@@ -24,6 +24,8 @@ type record struct {
 	first bool   // carries the first-message marker (see doc.go)
 	stamp string // store time, RFC 3339; parsed only when needed
 	body  []byte
+	typ   string // the writer's metadata headers (Stored.Type, Stored.TS)
+	ts    int64
 }
 
 func (r *record) time() (time.Time, error) {
@@ -132,11 +134,14 @@ func toRecord(msg *nats.Msg) (record, error) {
 	if err != nil || seq == 0 {
 		return record{}, fmt.Errorf("%w: direct get reply without sequence", ErrBadReply)
 	}
+	typ, ts := metaOf(msg.Header)
 	return record{
 		seq:   seq,
 		first: msg.Header.Get(firstHeader) != "",
 		stamp: msg.Header.Get("Nats-Time-Stamp"),
 		body:  msg.Data,
+		typ:   typ,
+		ts:    ts,
 	}, nil
 }
 

@@ -15,6 +15,22 @@
 // unpadded base64url encoding. Bodies on live.broadcast and live.user.* are
 // JSON arrays of the message bodies.
 //
+// # Headers
+//
+// Append sets headers beside each body, so that readers learn what they
+// need without decoding it (and without depending on the field order of
+// the JSON):
+//
+//	Danmaku-Type   the body's type ("danmaku", "delete", …)
+//	Danmaku-Ts     unix ms the message was accepted, in decimal
+//	Danmaku-First  1 on a room's first message (see "The first message")
+//
+// JetStream stores a message's headers with it, and RePublish copies them
+// onto live.room.*, so SubscribeRoom and the history reads fill
+// protocol.Stored's Type and TS from the same headers. A message stored
+// without them (written before they existed, or by another writer) reads
+// as Type "" and TS 0: unknown. The names are defined once, in headers.go.
+//
 // # Offsets and prev
 //
 // A message's offset is its stream sequence. Sequences are shared by all
@@ -56,11 +72,11 @@
 // After(0), "everything you have", can only be complete if the room's
 // oldest retained message is the room's first. The store does not record
 // that, so Append does: the first time this process writes to a room (or
-// the first time in a history TTL), it publishes the first body with
+// the first time in a history TTL), it publishes the first record with
 // Nats-Expected-Last-Subject-Sequence: 0 and the marker header
 // Danmaku-First: 1. The store accepts it only if the room holds no message,
 // atomically with storing it; otherwise it refuses and Append publishes the
-// body again without those headers. A stored message with the marker
+// record again without those headers. A stored message with the marker
 // therefore had no retained predecessor when it was stored, which is
 // exactly when its live prev (Nats-Last-Sequence) is 0, so history and live
 // agree on prev = 0. If a room's whole history expires and the room is

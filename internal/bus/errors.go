@@ -14,6 +14,10 @@ var (
 	ErrInvalidRoom = errors.New("bus: invalid room name")
 	// ErrInvalidUser is returned for an empty user id.
 	ErrInvalidUser = errors.New("bus: invalid user id")
+	// ErrInvalidRecord is returned by Append for a record whose metadata
+	// would not read back as written: a Type that is not a protocol type
+	// name, or a negative TS.
+	ErrInvalidRecord = errors.New("bus: invalid record metadata")
 	// ErrInvalidConfig is returned by Open for a Config it cannot honour.
 	ErrInvalidConfig = errors.New("bus: invalid config")
 	// ErrServerNotReady is returned by Open when the embedded NATS server

@@ -280,14 +280,15 @@ func (b *Bus) readForward(ctx context.Context, subject string, start getRequest,
 }
 
 // chain turns consecutive records into messages, the first with prev and
-// each later one with its predecessor's offset.
+// each later one with its predecessor's offset. Every history read ends
+// here, so all of them carry Type and TS as SubscribeRoom does.
 func chain(recs []record, prev uint64) []protocol.Stored {
 	if len(recs) == 0 {
 		return nil
 	}
 	msgs := make([]protocol.Stored, len(recs))
 	for i, r := range recs {
-		msgs[i] = protocol.Stored{Offset: r.seq, Prev: prev, Body: r.body}
+		msgs[i] = protocol.Stored{Offset: r.seq, Prev: prev, Body: r.body, Type: r.typ, TS: r.ts}
 		prev = r.seq
 	}
 	return msgs

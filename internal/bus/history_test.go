@@ -25,7 +25,7 @@ func TestAppendOffsetsIncrease(t *testing.T) {
 	if offs, err := b.Append(ctxT(t), "a", nil); err != nil || offs != nil {
 		t.Fatalf("empty Append = %v, %v", offs, err)
 	}
-	if _, err := b.Append(ctxT(t), "bad room", bodies(1)); !errors.Is(err, ErrInvalidRoom) {
+	if _, err := b.Append(ctxT(t), "bad room", records(1)); !errors.Is(err, ErrInvalidRoom) {
 		t.Fatalf("Append to invalid room: %v", err)
 	}
 }
@@ -41,7 +41,7 @@ func TestAppendConcurrentOneRoom(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for range calls {
-				offs, err := b.Append(ctxT(t), "busy", bodies(5))
+				offs, err := b.Append(ctxT(t), "busy", records(5))
 				if err != nil {
 					t.Error(err)
 					return

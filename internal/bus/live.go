@@ -15,7 +15,8 @@ import (
 // SubscribeRoom calls fn for every message appended to room from now on, in
 // offset order, with Offset and Prev taken from the stream's republish
 // headers Nats-Sequence and Nats-Last-Sequence (so Prev is exact, and 0 when
-// the room held no message before it). fn runs on a NATS goroutine and must
+// the room held no message before it), and Type and TS from the writer's
+// headers, as history reads give them. fn runs on a NATS goroutine and must
 // not block; one subscription's calls never overlap. After unsubscribe
 // returns, fn may still be running its last call but is not called again.
 //
@@ -37,7 +38,8 @@ func (b *Bus) SubscribeRoom(room string, fn func(protocol.Stored)) (unsubscribe 
 			b.log.Warn("live message without republish headers dropped", "subject", msg.Subject)
 			return
 		}
-		fn(protocol.Stored{Offset: offset, Prev: prev, Body: msg.Data})
+		typ, ts := metaOf(msg.Header)
+		fn(protocol.Stored{Offset: offset, Prev: prev, Body: msg.Data, Type: typ, TS: ts})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe to %q: %w", room, err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -167,9 +168,9 @@ func DecodePublish(data []byte) (*protocol.PublishRequest, error) {
 	return &req, nil
 }
 
-// bodies validates and encodes the messages of a publish request.
-func (l *Logic) bodies(req *protocol.PublishRequest) ([][]byte, []string, error) {
-	out := make([][]byte, len(req.Messages))
+// records validates and encodes the messages of a publish request.
+func (l *Logic) records(req *protocol.PublishRequest) ([]bus.Record, []string, error) {
+	out := make([]bus.Record, len(req.Messages))
 	ids := make([]string, len(req.Messages))
 	for i, pm := range req.Messages {
 		b := protocol.Body{
@@ -203,15 +204,15 @@ func (l *Logic) publish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	bodies, ids, err := l.bodies(req)
+	recs, ids, err := l.records(req)
 	if err != nil {
 		return err
 	}
-	offsets, err := l.cfg.Store.Append(r.Context(), room, bodies)
+	offsets, err := l.cfg.Store.Append(r.Context(), room, recs)
 	if err != nil {
 		return err
 	}
-	l.metrics.MessagesIn.WithLabelValues("api").Add(float64(len(bodies)))
+	l.metrics.MessagesIn.WithLabelValues("api").Add(float64(len(recs)))
 	writeJSON(w, http.StatusOK, protocol.PublishResponse{Offsets: offsets, IDs: ids})
 	return nil
 }
@@ -237,9 +238,14 @@ func (l *Logic) push(w http.ResponseWriter, r *http.Request, publish func(contex
 	if err != nil {
 		return err
 	}
-	bodies, ids, err := l.bodies(req)
+	recs, ids, err := l.records(req)
 	if err != nil {
 		return err
+	}
+	// Pushes are not stored: the bodies travel alone.
+	bodies := make([][]byte, len(recs))
+	for i, rec := range recs {
+		bodies[i] = rec.Body
 	}
 	if err := publish(r.Context(), bodies); err != nil {
 		return err

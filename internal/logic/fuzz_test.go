@@ -10,8 +10,9 @@ import (
 )
 
 // FuzzPublishRequest: any body either decodes and validates into stored
-// bodies that are JSON objects with an id, a type and a ts, or fails with a
-// protocol error; it never panics.
+// bodies that are JSON objects with an id, a type and a ts, which the
+// record's metadata repeats, or fails with a protocol error; it never
+// panics.
 func FuzzPublishRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"messages":[{"text":"hi"}]}`,
@@ -32,7 +33,7 @@ func FuzzPublishRequest(f *testing.F) {
 			}
 			return
 		}
-		bodies, ids, err := l.bodies(req)
+		recs, ids, err := l.records(req)
 		if err != nil {
 			var he *httpError
 			if !errors.As(err, &he) {
@@ -40,13 +41,17 @@ func FuzzPublishRequest(f *testing.F) {
 			}
 			return
 		}
-		for i, b := range bodies {
+		for i, rec := range recs {
+			b := rec.Body
 			var body protocol.Body
 			if err := json.Unmarshal(b, &body); err != nil {
 				t.Fatalf("stored body %s is not JSON: %v", b, err)
 			}
 			if body.ID != ids[i] || body.Type == "" || body.TS == 0 {
 				t.Fatalf("stored body %s misses id, type or ts", b)
+			}
+			if rec.Type != body.Type || rec.TS != body.TS {
+				t.Fatalf("record metadata %q %d differs from body %s", rec.Type, rec.TS, b)
 			}
 			wire := protocol.AppendMessage(nil, protocol.Stored{Offset: 1, Body: b})
 			if !json.Valid(wire) {

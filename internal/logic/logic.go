@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nuid"
 
+	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/internal/moderation"
@@ -20,7 +21,7 @@ import (
 // implements it.
 type Store interface {
 	Epoch() string
-	Append(ctx context.Context, room string, bodies [][]byte) ([]uint64, error)
+	Append(ctx context.Context, room string, recs []bus.Record) ([]uint64, error)
 	After(ctx context.Context, room string, after uint64, limit int) ([]protocol.Stored, bool, error)
 	Latest(ctx context.Context, room string, n int) ([]protocol.Stored, error)
 	Range(ctx context.Context, room string, from, to time.Time, limit int) ([]protocol.Stored, error)
@@ -205,8 +206,7 @@ func (l *Logic) Send(ctx context.Context, user protocol.User, msg *protocol.Clie
 	if err := l.filter(&body); err != nil {
 		return 0, "", l.refuse(err)
 	}
-	encoded := l.finish(&body)
-	offsets, err := l.cfg.Store.Append(ctx, msg.Room, [][]byte{encoded})
+	offsets, err := l.cfg.Store.Append(ctx, msg.Room, []bus.Record{l.finish(&body)})
 	if err != nil {
 		l.log.Warn("store append failed", "room", msg.Room, "err", err)
 		return 0, "", protocol.Errorf(protocol.CodeUnavailable, "the message could not be stored; retry")
@@ -235,8 +235,10 @@ func until(t, now time.Time) time.Duration {
 	return max(t.Sub(now), 0)
 }
 
-// finish gives a validated body its id and timestamp and encodes it.
-func (l *Logic) finish(b *protocol.Body) []byte {
+// finish gives a validated body its id and timestamp and encodes it, with
+// its type and timestamp beside it for the store's headers, so that
+// readers need not decode the body to learn them.
+func (l *Logic) finish(b *protocol.Body) bus.Record {
 	b.ID = nuid.Next()
 	b.TS = l.cfg.Now().UnixMilli()
 	b.Normalize()
@@ -246,5 +248,5 @@ func (l *Logic) finish(b *protocol.Body) []byte {
 		// checked to be a JSON object.
 		panic("logic: encoding a validated body: " + err.Error())
 	}
-	return out
+	return bus.Record{Body: out, Type: b.Type, TS: b.TS}
 }

@@ -273,7 +273,7 @@ func (l *Logic) DeleteMessage(ctx context.Context, room, ref, by string) (uint64
 	}
 	data, _ := json.Marshal(map[string]any{"ids": []string{id}, "offsets": []uint64{offset}, "by": by})
 	body := protocol.Body{Type: protocol.TypeDelete, Data: data}
-	offsets, err := l.cfg.Store.Append(ctx, room, [][]byte{l.finish(&body)})
+	offsets, err := l.cfg.Store.Append(ctx, room, []bus.Record{l.finish(&body)})
 	if err != nil {
 		return 0, err
 	}
