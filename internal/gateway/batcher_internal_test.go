@@ -256,3 +256,48 @@ func TestFlushDropsDuplicates(t *testing.T) {
 		r.close()
 	})
 }
+
+// The gateway reads a message's type and acceptance time from the fields
+// the bus fills from the writer's headers, never from the body's bytes.
+func TestTypeAndTimeComeFromStoredFields(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, bs := testRoom(0, 500, 1)
+		for off := uint64(1); off <= 3; off++ {
+			m := msg(off)
+			m.TS = 1700000000000 + int64(off)
+			r.onLive(m)
+		}
+		tasks := queued(t, bs[0])
+		for i, tk := range tasks {
+			if want := 1700000000001 + int64(i); tk.acceptedAt != want {
+				t.Fatalf("frame %d: acceptedAt %d, want the message's TS %d", i, tk.acceptedAt, want)
+			}
+		}
+		written(tasks)
+		deleteBody := []byte(`{"id":"d","type":"delete","data":{"offsets":[2]},"ts":5}`)
+		// Shaped like a deletion, typed as a comment: not one.
+		r.onLive(protocol.Stored{Offset: 4, Prev: 3, Type: protocol.TypeDanmaku, Body: deleteBody})
+		written(queued(t, bs[0]))
+		if got := len(r.recentCopy()); got != 4 {
+			t.Fatalf("a danmaku-typed message deleted from memory: %d recent, want 4", got)
+		}
+		r.onLive(protocol.Stored{Offset: 5, Prev: 4, Type: protocol.TypeDelete, Body: deleteBody})
+		written(queued(t, bs[0]))
+		rec := r.recentCopy()
+		for _, m := range rec {
+			if m.Offset == 2 {
+				t.Fatalf("deleted message 2 still in memory: %+v", rec)
+			}
+		}
+		if rec[1].Offset != 3 || rec[1].Prev != 1 {
+			t.Fatalf("chain not kept whole after the deletion: %+v", rec[1])
+		}
+		r.close()
+	})
+}
+
+func (r *room) recentCopy() []protocol.Stored {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return clone(r.recent)
+}
