@@ -199,18 +199,24 @@ func (l *Logic) accept(user protocol.User, msg *protocol.ClientMessage, body *pr
 	if settings.Closed {
 		return l.refuse(protocol.Errorf(protocol.CodeRoomClosed, "the room is closed to new messages"))
 	}
-	// 4. length, after normalization
+	// 4. length, after normalization: the one normalization of the text,
+	// which the duplicate check and the filter reuse
 	u := user
 	*body = protocol.Body{
 		Type: protocol.TypeDanmaku, User: &u, Text: msg.Text, Mode: msg.Mode, Color: msg.Color,
 		Size: msg.Size, VideoTimeMs: msg.VideoTimeMs, ReplyTo: msg.ReplyTo,
 	}
-	if err := l.validate(body, settings.TextLimit(l.cfg.MaxTextRunes)); err != nil {
+	words, normalize := l.activeFilter(), filter.NormalizeText
+	if words != nil && l.cfg.FilterMask {
+		normalize = filter.NormalizeForMask
+	}
+	text, err := l.validate(body, settings.TextLimit(l.cfg.MaxTextRunes), normalize)
+	if err != nil {
 		return l.refuse(err)
 	}
 	// 5–7. rate limit, slow mode, duplicates
 	exempt := user.Role == protocol.RoleModerator || user.Role == protocol.RoleAdmin
-	switch v, retry := l.senders.check(user.ID, msg.Room, l.normalize(body.Text), settings.SlowModeSeconds, exempt, now); v {
+	switch v, retry := l.senders.check(user.ID, msg.Room, text.Text(), settings.SlowModeSeconds, exempt, now); v {
 	case rateLimited:
 		return l.refuse(&protocol.CodeError{Code: protocol.CodeRateLimited, Message: "you are sending too fast", RetryAfter: retry})
 	case slowMode:
@@ -219,7 +225,7 @@ func (l *Logic) accept(user protocol.User, msg *protocol.ClientMessage, body *pr
 		return l.refuse(&protocol.CodeError{Code: protocol.CodeDuplicate, Message: "you just sent the same text", RetryAfter: retry})
 	}
 	// 8. keyword filter
-	if err := l.filter(body); err != nil {
+	if err := l.filter(body, words, text); err != nil {
 		return l.refuse(err)
 	}
 	return nil
