@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPublishRequest$$' -fuzztime $(FUZZTIME) ./internal/logic
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./internal/filter
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalized$$' -fuzztime $(FUZZTIME) ./internal/filter
 	$(GO) test -run '^$$' -fuzz '^FuzzKeys$$' -fuzztime $(FUZZTIME) ./internal/moderation
 
 clean:

@@ -13,6 +13,11 @@
 // plain CJK, is searched in place; other text is normalized into pooled
 // buffers. Match allocates nothing; Mask allocates only the masked result.
 //
+// A caller that compares a text in other ways too (the logic tier measures
+// its length and spots repeats in the normalized form) normalizes it once
+// with NormalizeText, or NormalizeForMask if it will mask, and hands the
+// Normalized to MatchNormalized or MaskNormalized.
+//
 // A Filter is immutable. To reload a list, build a new Filter with Load
 // and Store it in the Holder that the readers Load from.
 //

@@ -24,24 +24,35 @@ func (f *Filter) Mask(text string) (masked string, changed bool) {
 	}
 	sc := f.getScratch()
 	defer f.putScratch(sc)
-
 	if isPlain(text) {
-		// Normalized and original text are the same bytes, and matches
-		// start and end on rune boundaries, so the spans index text.
-		sc.spans = appendMatches(f.ac, text, sc.spans[:0])
-		if len(sc.spans) == 0 {
-			return text, false
-		}
-		cover := sc.resetCover(len(text) + 1)
-		for _, s := range sc.spans {
-			cover[s.start]++
-			cover[s.end]--
-		}
-		return render(text, cover, true), true
+		return sc.maskPlain(f.ac, text)
 	}
-
 	sc.normalize(text, true)
-	sc.spans = appendMatches(f.ac, sc.out, sc.spans[:0])
+	return maskMapped(sc, f.ac, text, sc.out, sc.segs, sc.outSeg)
+}
+
+// maskPlain masks text that is its own normalized form. Normalized and
+// original text are the same bytes, and matches start and end on rune
+// boundaries, so the spans index text.
+func (sc *scratch) maskPlain(a *automaton, text string) (string, bool) {
+	sc.spans = appendMatches(a, text, sc.spans[:0])
+	if len(sc.spans) == 0 {
+		return text, false
+	}
+	cover := sc.resetCover(len(text) + 1)
+	for _, s := range sc.spans {
+		cover[s.start]++
+		cover[s.end]--
+	}
+	return render(text, cover, true), true
+}
+
+// maskMapped masks text given its normalized form norm and the mapping
+// from each byte of norm (outSeg) to the segment of original runes it came
+// from (segs). norm is the scratch's own buffer when Mask normalized it, a
+// Normalized's string otherwise.
+func maskMapped[T text](sc *scratch, a *automaton, text string, norm T, segs []segment, outSeg []int32) (string, bool) {
+	sc.spans = appendMatches(a, norm, sc.spans[:0])
 	if len(sc.spans) == 0 {
 		return validUTF8(text), false
 	}
@@ -49,8 +60,8 @@ func (f *Filter) Mask(text string) (masked string, changed bool) {
 	for _, s := range sc.spans {
 		// Cover every original rune from the first segment of the match
 		// to the last, ignorables between them included.
-		first := sc.segs[sc.outSeg[s.start]].first
-		last := sc.segs[sc.outSeg[s.end-1]].last
+		first := segs[outSeg[s.start]].first
+		last := segs[outSeg[s.end-1]].last
 		cover[first]++
 		cover[last+1]--
 	}

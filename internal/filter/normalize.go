@@ -20,16 +20,9 @@ import (
 //   - each invalid UTF-8 byte becomes U+FFFD.
 //
 // Text that is already in that form, such as lowercase ASCII or plain CJK,
-// is returned as is without allocating. The logic tier uses Normalize to
-// measure length and to spot duplicates the way the filter sees them.
-func Normalize(text string) string {
-	if isPlain(text) {
-		return text
-	}
-	var sc scratch
-	sc.normalize(text, false)
-	return string(sc.out)
-}
+// is returned as is without allocating. A caller that also matches the
+// text should use NormalizeText, which keeps the result for the filter.
+func Normalize(text string) string { return NormalizeText(text).text }
 
 // segment is the run of original runes, first to last inclusive (indices
 // in the caller's text), that produced some bytes of the normalized text.
@@ -37,8 +30,8 @@ func Normalize(text string) string {
 // the finest unit the output can be traced back to.
 type segment struct{ first, last int32 }
 
-// scratch is the working memory of one normalization, pooled by Filter so
-// that matching does not allocate.
+// scratch is the working memory of one normalization, pooled (by each
+// Filter, and by NormalizeText) so that matching does not allocate.
 type scratch struct {
 	out    []byte    // the normalized text
 	outSeg []int32   // with mapping: the segment of each byte of out

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -177,7 +178,7 @@ func (l *Logic) records(req *protocol.PublishRequest) ([]bus.Record, []string, e
 			Type: pm.Type, User: pm.User, Text: pm.Text, Mode: pm.Mode, Color: pm.Color,
 			Size: pm.Size, VideoTimeMs: pm.VideoTimeMs, ReplyTo: pm.ReplyTo, Data: pm.Data,
 		}
-		if err := l.validate(&b, l.cfg.MaxTextRunes); err != nil {
+		if _, err := l.validate(&b, l.cfg.MaxTextRunes, filter.NormalizeText); err != nil {
 			err.Message = "messages[" + strconv.Itoa(i) + "]: " + err.Message
 			return nil, nil, &httpError{http.StatusBadRequest, err}
 		}

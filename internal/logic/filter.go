@@ -7,29 +7,36 @@ import (
 	"github.com/danmaku/danmaku/protocol"
 )
 
-// normalize is the form texts are measured, compared and filtered in: NFKC,
-// case-folded, zero-width characters removed.
-func (l *Logic) normalize(text string) string { return filter.Normalize(text) }
-
-// filter applies the keyword filter to a viewer's message: in reject mode a
-// match is refused with blocked_content, in mask mode the matched
-// characters become '*'.
-func (l *Logic) filter(b *protocol.Body) *protocol.CodeError {
+// activeFilter is the keyword filter to judge one message by, nil if none
+// or its list is empty. Send loads it once, before normalizing, because
+// whether the text needs the mapping for masking depends on it.
+func (l *Logic) activeFilter() *filter.Filter {
 	if l.cfg.Filter == nil {
 		return nil
 	}
 	f := l.cfg.Filter.Load()
-	if f == nil || f.Len() == 0 {
+	if f.Len() == 0 {
+		return nil
+	}
+	return f
+}
+
+// filter applies the keyword filter f (from activeFilter) to a viewer's
+// message, whose text validate normalized: in reject mode a match is
+// refused with blocked_content, in mask mode the matched characters
+// become '*'.
+func (l *Logic) filter(b *protocol.Body, f *filter.Filter, text filter.Normalized) *protocol.CodeError {
+	if f == nil {
 		return nil
 	}
 	if l.cfg.FilterMask {
-		if masked, changed := f.Mask(b.Text); changed {
+		if masked, changed := f.MaskNormalized(text); changed {
 			l.metrics.Refusals.WithLabelValues("masked").Inc()
 			b.Text = masked
 		}
 		return nil
 	}
-	if f.Match(b.Text) {
+	if f.MatchNormalized(text) {
 		return protocol.Errorf(protocol.CodeBlockedContent, "the message contains a blocked word")
 	}
 	return nil

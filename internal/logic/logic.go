@@ -154,57 +154,9 @@ func (l *Logic) SetAPIKeys(keys []string) {
 // with its nack code: auth, ban and mute, closed room, length, the user's
 // rate limit, slow mode, duplicates, then the keyword filter.
 func (l *Logic) Send(ctx context.Context, user protocol.User, msg *protocol.ClientMessage) (uint64, string, error) {
-	if !protocol.ValidRoom(msg.Room) {
-		return 0, "", protocol.Errorf(protocol.CodeBadRequest, "invalid room name")
-	}
-	if msg.Type != "" && msg.Type != protocol.TypeDanmaku {
-		return 0, "", protocol.Errorf(protocol.CodeForbidden, "viewers may only send type %q", protocol.TypeDanmaku)
-	}
-	if len(msg.Data) > 0 && string(msg.Data) != "null" {
-		return 0, "", protocol.Errorf(protocol.CodeForbidden, "viewers may not attach data")
-	}
-	// 1. auth
-	if user.Role == protocol.RoleGuest && l.cfg.DenyAnonymousSend {
-		return 0, "", l.refuse(protocol.Errorf(protocol.CodeUnauthorized, "sign in to send messages"))
-	}
-	// 2. ban and mute
-	now := l.cfg.Now()
-	settings := moderation.RoomSettings{}
-	if l.mod != nil {
-		if b, ok := l.mod.Banned(user.ID); ok {
-			return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeForbidden, Message: "you are banned" + reasonSuffix(b.Reason), RetryAfter: until(b.Until, now)})
-		}
-		if m, ok := l.mod.MutedFor(msg.Room, user.ID); ok {
-			return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeMuted, Message: "you are muted" + reasonSuffix(m.Reason), RetryAfter: until(m.Until, now)})
-		}
-		settings = l.mod.Room(msg.Room)
-	}
-	// 3. closed room
-	if settings.Closed {
-		return 0, "", l.refuse(protocol.Errorf(protocol.CodeRoomClosed, "the room is closed to new messages"))
-	}
-	// 4. length, after normalization
-	u := user
-	body := protocol.Body{
-		Type: protocol.TypeDanmaku, User: &u, Text: msg.Text, Mode: msg.Mode, Color: msg.Color,
-		Size: msg.Size, VideoTimeMs: msg.VideoTimeMs, ReplyTo: msg.ReplyTo,
-	}
-	if err := l.validate(&body, settings.TextLimit(l.cfg.MaxTextRunes)); err != nil {
-		return 0, "", l.refuse(err)
-	}
-	// 5–7. rate limit, slow mode, duplicates
-	exempt := user.Role == protocol.RoleModerator || user.Role == protocol.RoleAdmin
-	switch v, retry := l.senders.check(user.ID, msg.Room, l.normalize(body.Text), settings.SlowModeSeconds, exempt, now); v {
-	case rateLimited:
-		return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeRateLimited, Message: "you are sending too fast", RetryAfter: retry})
-	case slowMode:
-		return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeSlowMode, Message: fmt.Sprintf("slow mode: one message every %d s", settings.SlowModeSeconds), RetryAfter: retry})
-	case duplicate:
-		return 0, "", l.refuse(&protocol.CodeError{Code: protocol.CodeDuplicate, Message: "you just sent the same text", RetryAfter: retry})
-	}
-	// 8. keyword filter
-	if err := l.filter(&body); err != nil {
-		return 0, "", l.refuse(err)
+	var body protocol.Body
+	if err := l.accept(user, msg, &body); err != nil {
+		return 0, "", err
 	}
 	offsets, err := l.cfg.Store.Append(ctx, msg.Room, []bus.Record{l.finish(&body)})
 	if err != nil {
@@ -212,6 +164,71 @@ func (l *Logic) Send(ctx context.Context, user protocol.User, msg *protocol.Clie
 		return 0, "", protocol.Errorf(protocol.CodeUnavailable, "the message could not be stored; retry")
 	}
 	return offsets[0], body.ID, nil
+}
+
+// accept is Send's checks: it fills body with the message as it is to be
+// stored, or returns why it is refused. It is apart from the store so that
+// the pipeline's cost can be measured on its own (bench_test.go).
+func (l *Logic) accept(user protocol.User, msg *protocol.ClientMessage, body *protocol.Body) *protocol.CodeError {
+	if !protocol.ValidRoom(msg.Room) {
+		return protocol.Errorf(protocol.CodeBadRequest, "invalid room name")
+	}
+	if msg.Type != "" && msg.Type != protocol.TypeDanmaku {
+		return protocol.Errorf(protocol.CodeForbidden, "viewers may only send type %q", protocol.TypeDanmaku)
+	}
+	if len(msg.Data) > 0 && string(msg.Data) != "null" {
+		return protocol.Errorf(protocol.CodeForbidden, "viewers may not attach data")
+	}
+	// 1. auth
+	if user.Role == protocol.RoleGuest && l.cfg.DenyAnonymousSend {
+		return l.refuse(protocol.Errorf(protocol.CodeUnauthorized, "sign in to send messages"))
+	}
+	// 2. ban and mute
+	now := l.cfg.Now()
+	settings := moderation.RoomSettings{}
+	if l.mod != nil {
+		if b, ok := l.mod.Banned(user.ID); ok {
+			return l.refuse(&protocol.CodeError{Code: protocol.CodeForbidden, Message: "you are banned" + reasonSuffix(b.Reason), RetryAfter: until(b.Until, now)})
+		}
+		if m, ok := l.mod.MutedFor(msg.Room, user.ID); ok {
+			return l.refuse(&protocol.CodeError{Code: protocol.CodeMuted, Message: "you are muted" + reasonSuffix(m.Reason), RetryAfter: until(m.Until, now)})
+		}
+		settings = l.mod.Room(msg.Room)
+	}
+	// 3. closed room
+	if settings.Closed {
+		return l.refuse(protocol.Errorf(protocol.CodeRoomClosed, "the room is closed to new messages"))
+	}
+	// 4. length, after normalization: the one normalization of the text,
+	// which the duplicate check and the filter reuse
+	u := user
+	*body = protocol.Body{
+		Type: protocol.TypeDanmaku, User: &u, Text: msg.Text, Mode: msg.Mode, Color: msg.Color,
+		Size: msg.Size, VideoTimeMs: msg.VideoTimeMs, ReplyTo: msg.ReplyTo,
+	}
+	words, normalize := l.activeFilter(), filter.NormalizeText
+	if words != nil && l.cfg.FilterMask {
+		normalize = filter.NormalizeForMask
+	}
+	text, err := l.validate(body, settings.TextLimit(l.cfg.MaxTextRunes), normalize)
+	if err != nil {
+		return l.refuse(err)
+	}
+	// 5–7. rate limit, slow mode, duplicates
+	exempt := user.Role == protocol.RoleModerator || user.Role == protocol.RoleAdmin
+	switch v, retry := l.senders.check(user.ID, msg.Room, text.Text(), settings.SlowModeSeconds, exempt, now); v {
+	case rateLimited:
+		return l.refuse(&protocol.CodeError{Code: protocol.CodeRateLimited, Message: "you are sending too fast", RetryAfter: retry})
+	case slowMode:
+		return l.refuse(&protocol.CodeError{Code: protocol.CodeSlowMode, Message: fmt.Sprintf("slow mode: one message every %d s", settings.SlowModeSeconds), RetryAfter: retry})
+	case duplicate:
+		return l.refuse(&protocol.CodeError{Code: protocol.CodeDuplicate, Message: "you just sent the same text", RetryAfter: retry})
+	}
+	// 8. keyword filter
+	if err := l.filter(body, words, text); err != nil {
+		return l.refuse(err)
+	}
+	return nil
 }
 
 // refuse counts a refusal by code and returns it.

@@ -7,61 +7,69 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/protocol"
 )
 
-// validate checks a body's fields and tidies its text. Errors are
-// *protocol.CodeError with code bad_request or too_long.
-func (l *Logic) validate(b *protocol.Body, maxRunes int) *protocol.CodeError {
+// validate checks a body's fields and tidies its text. Texts are measured,
+// compared for repeats and filtered in their normalized form (NFKC,
+// case-folded, zero-width characters removed); validate returns the tidied
+// text normalized by normalize, filter.NormalizeText or, if the text may
+// be masked, filter.NormalizeForMask, so that the caller's later checks
+// need not normalize it again. Errors are *protocol.CodeError with code
+// bad_request or too_long.
+func (l *Logic) validate(b *protocol.Body, maxRunes int, normalize func(string) filter.Normalized) (filter.Normalized, *protocol.CodeError) {
+	var text filter.Normalized
 	if b.Type == "" {
 		b.Type = protocol.TypeDanmaku
 	}
 	if !protocol.ValidType(b.Type) {
-		return protocol.Errorf(protocol.CodeBadRequest, "type must be 1–32 characters of [a-z0-9_.-]")
+		return text, protocol.Errorf(protocol.CodeBadRequest, "type must be 1–32 characters of [a-z0-9_.-]")
 	}
 	if !utf8.ValidString(b.Text) {
-		return protocol.Errorf(protocol.CodeBadRequest, "text is not valid UTF-8")
+		return text, protocol.Errorf(protocol.CodeBadRequest, "text is not valid UTF-8")
 	}
 	b.Text = cleanText(b.Text)
 	if b.Type == protocol.TypeDanmaku && b.Text == "" {
-		return protocol.Errorf(protocol.CodeBadRequest, "text is empty")
+		return text, protocol.Errorf(protocol.CodeBadRequest, "text is empty")
 	}
-	if n := utf8.RuneCountInString(l.normalize(b.Text)); n > maxRunes {
-		return protocol.Errorf(protocol.CodeTooLong, "text has %d characters; the limit is %d", n, maxRunes)
+	text = normalize(b.Text)
+	if n := utf8.RuneCountInString(text.Text()); n > maxRunes {
+		return text, protocol.Errorf(protocol.CodeTooLong, "text has %d characters; the limit is %d", n, maxRunes)
 	}
 	if !protocol.ValidMode(b.Mode) {
-		return protocol.Errorf(protocol.CodeBadRequest, "mode must be scroll, top, bottom or reverse")
+		return text, protocol.Errorf(protocol.CodeBadRequest, "mode must be scroll, top, bottom or reverse")
 	}
 	if !protocol.ValidColor(b.Color) {
-		return protocol.Errorf(protocol.CodeBadRequest, "color must be #rrggbb")
+		return text, protocol.Errorf(protocol.CodeBadRequest, "color must be #rrggbb")
 	}
 	if !protocol.ValidSize(b.Size) {
-		return protocol.Errorf(protocol.CodeBadRequest, "size must be small, normal or large")
+		return text, protocol.Errorf(protocol.CodeBadRequest, "size must be small, normal or large")
 	}
 	if b.VideoTimeMs != nil && *b.VideoTimeMs < 0 {
-		return protocol.Errorf(protocol.CodeBadRequest, "videoTimeMs must not be negative")
+		return text, protocol.Errorf(protocol.CodeBadRequest, "videoTimeMs must not be negative")
 	}
 	if len(b.ReplyTo) > protocol.MaxReplyToLen {
-		return protocol.Errorf(protocol.CodeBadRequest, "replyTo is longer than %d bytes", protocol.MaxReplyToLen)
+		return text, protocol.Errorf(protocol.CodeBadRequest, "replyTo is longer than %d bytes", protocol.MaxReplyToLen)
 	}
 	if b.User != nil {
 		if err := validUser(b.User); err != nil {
-			return err
+			return text, err
 		}
 	}
 	if len(b.Data) > 0 && !bytes.Equal(b.Data, []byte("null")) {
 		if len(b.Data) > l.cfg.MaxDataBytes {
-			return protocol.Errorf(protocol.CodeBadRequest, "data is larger than %d bytes", l.cfg.MaxDataBytes)
+			return text, protocol.Errorf(protocol.CodeBadRequest, "data is larger than %d bytes", l.cfg.MaxDataBytes)
 		}
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(b.Data, &obj) != nil {
-			return protocol.Errorf(protocol.CodeBadRequest, "data must be a JSON object")
+			return text, protocol.Errorf(protocol.CodeBadRequest, "data must be a JSON object")
 		}
 		var compact bytes.Buffer
 		_ = json.Compact(&compact, b.Data) // valid: just unmarshalled
 		b.Data = compact.Bytes()
 	}
-	return nil
+	return text, nil
 }
 
 func validUser(u *protocol.User) *protocol.CodeError {
