@@ -51,12 +51,16 @@
 // rest on one fact:
 //
 // Retention only ever removes a room's oldest messages. MaxMsgsPerSubject
-// drops the oldest of the subject, MaxAge expires the stream from its
-// oldest message on, and this package never deletes single messages. (Do
-// not delete messages or purge rooms by hand; purging a whole stream is
-// fine, but creating a new stream is better: it gets a new epoch.) So if
-// the store holds a room's message at sequence s, it holds every later
-// message of that room.
+// drops the oldest of the subject, and MaxAge expires the stream from its
+// oldest message on. The one exception is Delete, a moderator removing one
+// message: it leaves a hole, which makes a read that starts at the deleted
+// offset not complete (a resume across it is answered with
+// recovered:false, never with a silent gap), while reads that start
+// elsewhere skip it like any message of another room. (Do not delete
+// messages or purge rooms by hand; purging a whole stream is fine, but
+// creating a new stream is better: it gets a new epoch.) So if the store
+// holds a room's message at sequence s, it holds every later message of
+// that room but the deleted ones.
 //
 // Hence After(after > 0) reads from sequence `after` on, filtered on the
 // room's subject. If the first message returned is the one at `after`,
