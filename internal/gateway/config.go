@@ -40,6 +40,12 @@ type Moderator interface {
 	Moderate(ctx context.Context, by protocol.User, msg *protocol.ClientMessage) error
 }
 
+// Presence is the viewers that other gateways hold, per room;
+// *presence.Table implements it.
+type Presence interface {
+	Remote(room string) int64
+}
+
 // Config configures a Gateway. Each field's zero value selects the default
 // named in its comment.
 type Config struct {
@@ -59,6 +65,9 @@ type Config struct {
 	// Moderation is consulted for bans: a ban closes the user's connections
 	// with 4503, here and on every node. nil means no bans.
 	Moderation *moderation.Store
+	// Presence adds the other gateways' viewers to the online counts this
+	// gateway tells its viewers. nil counts this gateway's viewers only.
+	Presence Presence
 	// Metrics receives the gateway's measurements. nil creates a private set.
 	Metrics *metrics.Metrics
 	// Logger; nil discards.

@@ -119,8 +119,20 @@ func (g *Gateway) Addr() net.Addr { return g.addr }
 // Connections is the number of open viewer connections.
 func (g *Gateway) Connections() int64 { return g.conns.Load() }
 
-// Online returns the viewers of room on this gateway.
-func (g *Gateway) Online(room string) int64 { return g.rooms.online(room) }
+// Online returns the viewers of room: on this gateway, and on the others
+// as Config.Presence reports them.
+func (g *Gateway) Online(room string) int64 { return g.withRemote(room, g.rooms.online(room)) }
+
+// LocalCounts returns the viewers of every room on this gateway, for the
+// presence reports.
+func (g *Gateway) LocalCounts() map[string]int64 { return g.rooms.counts() }
+
+func (g *Gateway) withRemote(room string, local int64) int64 {
+	if g.cfg.Presence == nil {
+		return local
+	}
+	return local + g.cfg.Presence.Remote(room)
+}
 
 // Draining reports whether Drain has begun.
 func (g *Gateway) Draining() bool { return g.draining.Load() }

@@ -129,7 +129,10 @@ func (g *Gateway) completeJoin(ctx context.Context, c *conn, m *membership, sinc
 			}
 			g.metrics.ResumesTotal.WithLabelValues(result).Inc()
 		}
-		online := r.viewers.Load()
+		online := g.withRemote(r.name, r.viewers.Load())
+		if r.viewers.Load() == 1 {
+			r.onlineSent = online // its only member learns the count here
+		}
 		reply := protocol.Marshal(protocol.Joined{
 			Op: protocol.OpJoined, Room: r.name, Epoch: currentEpoch,
 			Offset: r.flushedLast, Online: online, Recovered: recovered,

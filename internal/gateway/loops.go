@@ -71,7 +71,7 @@ func (g *Gateway) onlineLoop() {
 
 func (g *Gateway) sendOnline() {
 	g.rooms.each(func(r *room) {
-		n := r.viewers.Load()
+		n := g.withRemote(r.name, r.viewers.Load())
 		r.mu.Lock()
 		changed := n != r.onlineSent && !r.closed
 		r.onlineSent = n

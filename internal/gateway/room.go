@@ -69,7 +69,7 @@ type room struct {
 	inFlight    int // buckets still writing this room's last flush
 	timer       *time.Timer
 	timerArmed  bool
-	onlineSent  int64 // the count the members were last told
+	onlineSent  int64 // the count the members were last told (the online loop's, or a lone member's join reply)
 }
 
 func newRoom(name string, env *roomEnv) *room {
@@ -78,8 +78,6 @@ func newRoom(name string, env *roomEnv) *room {
 		env:       env,
 		viewersIn: make([]atomic.Int32, len(env.fanout.buckets)),
 		loaded:    make(chan struct{}),
-		// The first viewer learns the count from its join reply.
-		onlineSent: 1,
 	}
 }
 

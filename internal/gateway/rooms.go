@@ -69,6 +69,17 @@ func (t *roomTable) online(name string) int64 {
 	return 0
 }
 
+// counts returns every room's viewers.
+func (t *roomTable) counts() map[string]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]int64, len(t.rooms))
+	for name, r := range t.rooms {
+		out[name] = r.viewers.Load()
+	}
+	return out
+}
+
 // each calls fn for every room, outside the table's lock.
 func (t *roomTable) each(fn func(*room)) {
 	t.mu.Lock()
