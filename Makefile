@@ -1,5 +1,5 @@
 # danmaku — build, test, lint, benchmark.
-#   make test    installs what the tests need (chromium, node) and runs every test, race detector on
+#   make test    installs what the tests need (chromium, node, nginx) and runs every test, race detector on
 #   make bench   runs the Go micro-benchmarks
 #   make lint    gofmt, go vet, staticcheck
 #   make fuzz    runs each fuzz target for FUZZTIME
@@ -9,7 +9,7 @@ FUZZTIME    ?= 30s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test go-test bench lint fuzz tools clean
+.PHONY: all build test go-test bench lint fuzz tools clean nginx
 
 all: build
 
@@ -20,7 +20,7 @@ include web/web.mk
 
 # The whole suite: Go tests (race detector on, goleak in every package,
 # chromedp browser tests in web/) and the JS unit tests.
-test: chromium node go-test web-test
+test: chromium node nginx go-test web-test
 
 go-test:
 	$(GO) test -race -count=1 -timeout 45m ./...
@@ -41,6 +41,20 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./internal/filter
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalized$$' -fuzztime $(FUZZTIME) ./internal/filter
 	$(GO) test -run '^$$' -fuzz '^FuzzKeys$$' -fuzztime $(FUZZTIME) ./internal/moderation
+
+# nginx (Debian's) fronts the cluster in the load-balancer test
+# (internal/clustertest runs docs/nginx/danmaku.conf).
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "nginx: installing Debian's nginx for the load-balancer test"; \
+		apt-get update && apt-get install -y nginx; \
+	else \
+		echo "nginx is missing and this is not root. The load-balancer test needs it:" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y nginx   (or: sudo make nginx)" >&2; \
+		exit 1; \
+	fi
 
 clean:
 	rm -rf bin

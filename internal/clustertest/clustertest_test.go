@@ -2,6 +2,10 @@ package clustertest_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +40,34 @@ func TestNATSClusterTakesAReplicatedStream(t *testing.T) {
 	}
 	if _, err := js.Publish(ctx, "t.x", []byte("hello")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The operators' nginx site file runs as it is, spreading requests over
+// the upstreams it is given.
+func TestNginxSiteSpreadsRequests(t *testing.T) {
+	hits := make(chan string, 100)
+	var addrs []string
+	for i := range 2 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits <- fmt.Sprintf("%d %s", i, r.URL.Path)
+		}))
+		t.Cleanup(srv.Close)
+		addrs = append(addrs, strings.TrimPrefix(srv.URL, "http://"))
+	}
+	base := clustertest.StartNginx(t, "../../docs/nginx/danmaku.conf", map[string][]string{
+		"danmaku_gateways": addrs, "danmaku_logic": addrs,
+	})
+	seen := map[string]bool{}
+	for range 10 {
+		resp, err := http.Get(base + "/v1/rooms/lobby")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		seen[<-hits] = true
+	}
+	if !seen["0 /v1/rooms/lobby"] || !seen["1 /v1/rooms/lobby"] {
+		t.Fatalf("requests reached %v, want both upstreams", seen)
 	}
 }
