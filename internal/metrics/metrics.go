@@ -93,3 +93,26 @@ func New() *Metrics {
 	)
 	return m
 }
+
+// BusStats are a node's NATS connection counters.
+type BusStats struct {
+	InMsgs, InBytes, OutMsgs, OutBytes uint64
+	Reconnects                         uint64
+}
+
+// WatchBus exports the node's NATS connection counters, read from stats at
+// each scrape: the bytes a gateway receives show that NATS sends it only
+// the rooms it has viewers in.
+func (m *Metrics) WatchBus(stats func() BusStats) {
+	counter := func(name, help string, pick func(BusStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(pick(stats())) })
+	}
+	m.Registry.MustRegister(
+		counter("danmaku_bus_in_messages_total", "Messages this node received from NATS.", func(s BusStats) uint64 { return s.InMsgs }),
+		counter("danmaku_bus_in_bytes_total", "Payload bytes this node received from NATS.", func(s BusStats) uint64 { return s.InBytes }),
+		counter("danmaku_bus_out_messages_total", "Messages this node sent to NATS.", func(s BusStats) uint64 { return s.OutMsgs }),
+		counter("danmaku_bus_out_bytes_total", "Payload bytes this node sent to NATS.", func(s BusStats) uint64 { return s.OutBytes }),
+		counter("danmaku_bus_reconnects_total", "Times this node reconnected to NATS.", func(s BusStats) uint64 { return s.Reconnects }),
+	)
+}
