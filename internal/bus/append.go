@@ -87,7 +87,7 @@ func (b *Bus) appendFirst(ctx context.Context, subject string, rec Record) (uint
 	return offsets[0], nil
 }
 
-// publish sends records to the stream on subject, all with one reply
+// publish sends records to the stream holding subject, all with one reply
 // subject, then collects one ack per record, and appends the offsets to
 // dst in record order. One connection's messages are stored in the order
 // they were sent, so their sequences ascend in record order whatever order
@@ -161,7 +161,7 @@ func parseAck(msg *nats.Msg) (uint64, error) {
 // maxRoomCache bounds the per-process room cache.
 const maxRoomCache = 1 << 16
 
-// roomCache remembers, per room, its stream subject (so Append does not
+// roomCache remembers, per room, its stored subject (so Append does not
 // rebuild it) and when this process last appended to it. A room counts as
 // known — its next message needs no first-message check — while that last
 // append is younger than the history TTL (less a margin for clock skew with
@@ -169,7 +169,8 @@ const maxRoomCache = 1 << 16
 // message, because the per-room count limit never empties a room and the
 // age limit has not reached it.
 type roomCache struct {
-	ttl time.Duration
+	ttl   time.Duration
+	parts partitions
 
 	mu      sync.Mutex // guards entries and every entry's lastAppend
 	entries map[string]*roomEntry
@@ -180,8 +181,8 @@ type roomEntry struct {
 	lastAppend time.Time // zero: never, as far as this process remembers
 }
 
-func newRoomCache(ttl time.Duration) *roomCache {
-	return &roomCache{ttl: ttl - min(ttl/10, time.Minute), entries: make(map[string]*roomEntry)}
+func newRoomCache(ttl time.Duration, parts partitions) *roomCache {
+	return &roomCache{ttl: ttl - min(ttl/10, time.Minute), parts: parts, entries: make(map[string]*roomEntry)}
 }
 
 func (c *roomCache) get(room string) (*roomEntry, error) {
@@ -191,11 +192,11 @@ func (c *roomCache) get(room string) (*roomEntry, error) {
 	if entry != nil {
 		return entry, nil
 	}
-	subject, err := roomSubject(room)
+	ref, err := c.parts.locate(room)
 	if err != nil {
 		return nil, err
 	}
-	entry = &roomEntry{subject: subject}
+	entry = &roomEntry{subject: ref.subject}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if existing := c.entries[room]; existing != nil {

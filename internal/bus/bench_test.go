@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -74,6 +75,46 @@ func BenchmarkLatest(b *testing.B) {
 	for b.Loop() {
 		if msgs, err := bus.Latest(ctx, "bench", 50); err != nil || len(msgs) != 50 {
 			b.Fatal(err, len(msgs))
+		}
+	}
+}
+
+// BenchmarkAppendParallel measures ingress by partition count: many
+// callers (SetParallelism(32) per core, as concurrent sends would make)
+// append single messages to 256 rooms, which hash over the partitions. Each
+// partition is a stream with its own ordering goroutine, so more partitions
+// should store more messages a second where cores allow.
+func BenchmarkAppendParallel(b *testing.B) {
+	rooms := make([]string, 256)
+	for i := range rooms {
+		rooms[i] = fmt.Sprintf("room-%d", i)
+	}
+	for _, storage := range []string{"memory", "file"} {
+		for _, partitions := range []int{1, 4} {
+			b.Run(fmt.Sprintf("storage=%s/partitions=%d", storage, partitions), func(b *testing.B) {
+				cfg := Config{HistorySize: 1000, Partitions: partitions}
+				if storage == "file" {
+					cfg.DataDir = b.TempDir()
+				}
+				bus := open(b, cfg)
+				ctx := context.Background()
+				var next atomic.Int64
+				b.ReportAllocs()
+				b.SetParallelism(32)
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					batch := records(1)
+					for pb.Next() {
+						room := rooms[next.Add(1)%int64(len(rooms))]
+						if _, err := bus.Append(ctx, room, batch); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			})
 		}
 	}
 }

@@ -50,10 +50,16 @@ type Config struct {
 	HistorySize int
 	// HistoryTTL is how long a message is kept. 0 means 24h.
 	HistoryTTL time.Duration
-	// Replicas of the stream. 0 means 1.
+	// Replicas of each history stream. 0 means 1.
 	Replicas int
-	// Stream name. "" means "DANMAKU".
+	// Stream name. "" means "DANMAKU". With Partitions > 1 the history
+	// streams are named <Stream>-0 … <Stream>-<Partitions-1>.
 	Stream string
+	// Partitions is how many streams the rooms' history is spread over,
+	// each room hashed onto one (doc.go, "Partitions"). 0 means 1. It
+	// cannot change over a deployment's life: Open refuses a history laid
+	// out with another count (ErrPartitionsChanged).
+	Partitions int
 	// Logger; nil discards. The embedded server logs through it too.
 	Logger *slog.Logger
 
@@ -83,6 +89,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: HistoryTTL %s < 0", ErrInvalidConfig, cfg.HistoryTTL)
 	case cfg.Replicas < 0 || cfg.Replicas > 5:
 		return cfg, fmt.Errorf("%w: Replicas %d not in 0..5", ErrInvalidConfig, cfg.Replicas)
+	case cfg.Partitions < 0 || cfg.Partitions > maxPartitions:
+		return cfg, fmt.Errorf("%w: Partitions %d not in 0..%d", ErrInvalidConfig, cfg.Partitions, maxPartitions)
 	case cfg.ClusterName != "" && cfg.ClusterListen == "":
 		return cfg, fmt.Errorf("%w: ClusterName needs ClusterListen", ErrInvalidConfig)
 	}
@@ -94,6 +102,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
+	}
+	if cfg.Partitions == 0 {
+		cfg.Partitions = 1
 	}
 	if cfg.Stream == "" {
 		cfg.Stream = DefaultStream
@@ -117,9 +128,7 @@ type Bus struct {
 	js      jetstream.JetStream
 	replies *replyMux
 	rooms   *roomCache
-
-	directSubject string // $JS.API.DIRECT.GET.<stream>
-	epoch         string
+	parts   partitions
 
 	done       chan struct{} // closed when Close begins; waiting calls give up with ErrClosed
 	connClosed chan struct{} // closed by the NATS client once the connection is closed for good
@@ -129,8 +138,8 @@ type Bus struct {
 }
 
 // Open starts an embedded NATS server unless cfg.URL is set, connects to it,
-// creates the history stream or updates its configuration, and loads the
-// stream's epoch. On error everything it started is stopped again.
+// creates the history streams or updates their configuration, and loads
+// their epochs. On error everything it started is stopped again.
 func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -141,13 +150,14 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		ctx, cancel = context.WithTimeout(ctx, openTimeout)
 		defer cancel()
 	}
+	parts := newPartitions(cfg.Stream, cfg.Partitions)
 	b := &Bus{
-		cfg:           cfg,
-		log:           cfg.Logger,
-		rooms:         newRoomCache(cfg.HistoryTTL),
-		directSubject: "$JS.API.DIRECT.GET." + cfg.Stream,
-		done:          make(chan struct{}),
-		connClosed:    make(chan struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		rooms:      newRoomCache(cfg.HistoryTTL, parts),
+		parts:      parts,
+		done:       make(chan struct{}),
+		connClosed: make(chan struct{}),
 	}
 	if err := b.open(ctx); err != nil {
 		_ = b.Close()
@@ -173,7 +183,7 @@ func (b *Bus) open(ctx context.Context) error {
 	if b.replies, err = newReplyMux(b.conn); err != nil {
 		return err
 	}
-	return b.ensureStream(ctx)
+	return b.ensureStreams(ctx)
 }
 
 func (b *Bus) connect() error {
@@ -249,11 +259,22 @@ func (b *Bus) shutdown() error {
 // this API (for example logic's request/reply queue group). Do not close it.
 func (b *Bus) Conn() *nats.Conn { return b.conn }
 
-// Epoch identifies the history stream's lifetime. It is a random id stored
-// in the stream's metadata when the stream is created, so it survives
-// restarts with the same DataDir and changes whenever the stream (and with
-// it every room's history) is created anew. It is read once, by Open.
-func (b *Bus) Epoch() string { return b.epoch }
+// Epoch identifies the lifetime of the stream holding room's history, its
+// partition's. It is a random id stored in the stream's metadata when the
+// stream is created, so it survives restarts with the same DataDir and
+// changes whenever the stream (and with it the history of every room of
+// the partition) is created anew. It is read once, by Open. A room's
+// offsets are comparable only within one epoch of its partition.
+func (b *Bus) Epoch(room string) string { return b.parts[partitionOf(room, len(b.parts))].epoch }
+
+// Epochs are the epochs of all partitions, in partition order.
+func (b *Bus) Epochs() []string {
+	epochs := make([]string, len(b.parts))
+	for i := range b.parts {
+		epochs[i] = b.parts[i].epoch
+	}
+	return epochs
+}
 
 // ClientURL is the client URL of the embedded server, for other processes
 // to connect to; "" when there is no embedded server or it has no listener.

@@ -136,7 +136,7 @@ func TestCloseIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Epoch() == "" {
+	if b.Epoch("r") == "" {
 		t.Fatal("empty epoch")
 	}
 	if err := b.Close(); err != nil {
@@ -164,6 +164,8 @@ func TestOpenInvalidConfig(t *testing.T) {
 	for _, cfg := range []Config{
 		{HistorySize: -1},
 		{Replicas: 9},
+		{Partitions: -1},
+		{Partitions: maxPartitions + 1},
 		{ClusterName: "c"},
 		{Listen: "nonsense"},
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,12 @@ func TestEmbeddedCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-node cluster")
 	}
+	for _, partitions := range []int{1, 3} {
+		t.Run(fmt.Sprintf("partitions=%d", partitions), func(t *testing.T) { testEmbeddedCluster(t, partitions) })
+	}
+}
+
+func testEmbeddedCluster(t *testing.T, partitions int) {
 	const nodes = 3
 	var routes []string
 	listen := make([]string, nodes)
@@ -44,7 +51,7 @@ func TestEmbeddedCluster(t *testing.T) {
 			defer cancel()
 			buses[i], errs[i] = Open(ctx, Config{
 				ClusterName: "danmaku-test", ClusterListen: listen[i], Routes: routes,
-				Replicas: 3,
+				Replicas: 3, Partitions: partitions,
 			})
 		})
 	}
@@ -64,8 +71,15 @@ func TestEmbeddedCluster(t *testing.T) {
 		}
 	}
 	for i := 1; i < nodes; i++ {
-		if buses[i].Epoch() != buses[0].Epoch() {
-			t.Fatalf("node %d epoch %s, node 0 %s", i, buses[i].Epoch(), buses[0].Epoch())
+		if !slices.Equal(buses[i].Epochs(), buses[0].Epochs()) {
+			t.Fatalf("node %d epochs %v, node 0 %v", i, buses[i].Epochs(), buses[0].Epochs())
+		}
+	}
+	// Every partition's stream is replicated.
+	for _, p := range buses[0].parts {
+		if info := streamInfo(t, buses[0], p.stream); info.Config.Replicas != 3 || info.Cluster == nil ||
+			len(info.Cluster.Replicas) != 2 {
+			t.Fatalf("stream %s: replicas %d, cluster %+v", p.stream, info.Config.Replicas, info.Cluster)
 		}
 	}
 

@@ -21,18 +21,18 @@ func (b *Bus) Delete(ctx context.Context, room string, offset uint64) error {
 	if err := b.usable(); err != nil {
 		return err
 	}
-	subject, err := roomSubject(room)
+	ref, err := b.parts.locate(room)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	stream, err := b.js.Stream(ctx, b.cfg.Stream)
+	stream, err := b.js.Stream(ctx, ref.part.stream)
 	if err != nil {
 		return fmt.Errorf("bus: delete: %w", err)
 	}
 	msg, err := stream.GetMsg(ctx, offset)
-	if errors.Is(err, jetstream.ErrMsgNotFound) || err == nil && msg.Subject != subject {
+	if errors.Is(err, jetstream.ErrMsgNotFound) || err == nil && msg.Subject != ref.subject {
 		return fmt.Errorf("%w: %q at %d", ErrNotFound, room, offset)
 	}
 	if err != nil {

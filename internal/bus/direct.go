@@ -55,7 +55,7 @@ type getRequest struct {
 //
 // Direct gets read the store without creating a consumer, so a read leaves
 // nothing behind on the server, whatever happens to the caller.
-func (b *Bus) getBatch(ctx context.Context, req *getRequest) ([]record, uint64, error) {
+func (b *Bus) getBatch(ctx context.Context, p *partition, req *getRequest) ([]record, uint64, error) {
 	req.MaxBytes = maxBatchBytes
 	payload, err := json.Marshal(req)
 	if err != nil {
@@ -64,7 +64,7 @@ func (b *Bus) getBatch(ctx context.Context, req *getRequest) ([]record, uint64, 
 	// One reply per record plus the end-of-batch marker.
 	id, reply, replies := b.replies.open(max(req.Batch, 1) + 1)
 	defer b.replies.done(id)
-	if err := b.conn.PublishRequest(b.directSubject, reply, payload); err != nil {
+	if err := b.conn.PublishRequest(p.direct, reply, payload); err != nil {
 		return nil, 0, sendErr(err)
 	}
 	recs := make([]record, 0, min(max(req.Batch, 1), 64))
@@ -94,11 +94,11 @@ func (b *Bus) getBatch(ctx context.Context, req *getRequest) ([]record, uint64, 
 	}
 }
 
-// getLast returns the newest message stored on subject, if any.
-func (b *Bus) getLast(ctx context.Context, subject string) (record, bool, error) {
+// getLast returns the room's newest message, if any.
+func (b *Bus) getLast(ctx context.Context, ref roomRef) (record, bool, error) {
 	id, reply, replies := b.replies.open(1)
 	defer b.replies.done(id)
-	if err := b.conn.PublishRequest(b.directSubject+"."+subject, reply, nil); err != nil {
+	if err := b.conn.PublishRequest(ref.part.direct+"."+ref.subject, reply, nil); err != nil {
 		return record{}, false, sendErr(err)
 	}
 	msg, err := b.next(ctx, replies)
@@ -116,13 +116,13 @@ func (b *Bus) getLast(ctx context.Context, subject string) (record, bool, error)
 	}
 }
 
-// prevOf returns the sequence of the newest message on subject before seq,
-// 0 if the store holds none.
-func (b *Bus) prevOf(ctx context.Context, subject string, seq uint64) (uint64, error) {
+// prevOf returns the sequence of the room's newest message before seq, 0
+// if the store holds none.
+func (b *Bus) prevOf(ctx context.Context, ref roomRef, seq uint64) (uint64, error) {
 	if seq <= 1 {
 		return 0, nil
 	}
-	recs, _, err := b.getBatch(ctx, &getRequest{MultiLast: []string{subject}, UpToSeq: seq - 1, Batch: 1})
+	recs, _, err := b.getBatch(ctx, ref.part, &getRequest{MultiLast: []string{ref.subject}, UpToSeq: seq - 1, Batch: 1})
 	if err != nil || len(recs) == 0 {
 		return 0, err
 	}

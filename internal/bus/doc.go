@@ -5,6 +5,7 @@
 // # Subjects
 //
 //	room.<room token>        stored: the room's history (stream DANMAKU, subjects room.*)
+//	room.<i>.<room token>    stored instead, with several partitions (see "Partitions")
 //	live.room.<room token>   the stream's republished copy of each stored message
 //	live.broadcast           broadcasts to every gateway, not stored
 //	live.user.<user token>   pushes to one user's connections, not stored
@@ -34,10 +35,10 @@
 // # Offsets and prev
 //
 // A message's offset is its stream sequence. Sequences are shared by all
-// rooms, so a room's offsets increase but skip. Its prev is the sequence of
-// the room's previous message, 0 for the first. A viewer that receives a
-// message whose prev is not the last offset it saw knows it missed
-// something and resumes with After.
+// rooms of a stream, so a room's offsets increase but skip. Its prev is
+// the sequence of the room's previous message, 0 for the first. A viewer
+// that receives a message whose prev is not the last offset it saw knows
+// it missed something and resumes with After.
 //
 // Live messages (SubscribeRoom) take offset and prev from the headers that
 // the stream's RePublish adds: Nats-Sequence, and Nats-Last-Sequence, the
@@ -91,6 +92,53 @@
 // The converse is not guaranteed: a process that wrote to a room recently
 // does not check again, so a room emptied by hand could get an unmarked
 // first message. That only makes After(0) report incomplete, which is safe.
+//
+// # Partitions
+//
+// One stream is one RAFT group and one goroutine that orders and stores
+// its messages, so a single stream for every room caps ingress at what
+// that goroutine can store; a stream per room would mean one RAFT group
+// per room on every replica's server, 100,000 of them for as many rooms.
+// Config.Partitions picks the middle: a fixed number N of streams, each
+// room on one of them,
+//
+//	partition = FNV-1a 32 of the room name (its bytes, before the token mapping) mod N
+//
+// in partition.go, whose test pins the assignment of a few names: the hash
+// decides where a room's history is, so it must never change.
+//
+// With N = 1 (the default) everything is as it was before partitions: the
+// stream is Config.Stream ("DANMAKU") on room.<token>, so a deployment
+// that predates them keeps its history. With N > 1 partition i is the
+// stream <Stream>-<i> on room.<i>.<token> (subjects room.<i>.*, disjoint
+// from each other and from room.*), republishing to live.room.<token>: the
+// live subject of a room is the same whatever N is, so gateways subscribe
+// per room, and NATS routes interest, exactly as before.
+//
+// Everything above holds per partition. A room's offsets are its stream's
+// sequences, still increasing per room (rooms of different partitions may
+// have the same offsets, which never meet: a viewer compares offsets of
+// one room only); prev, the first-message marker and the history reads
+// work on the room's subject in the room's stream. Each stream has its own
+// epoch, so Epoch takes the room: the epoch a viewer holds for a room is
+// its partition's, and recreating one partition's stream resets the rooms
+// of that partition only. Replicas applies to every partition's stream.
+//
+// N cannot change on a deployment: a room would move to another stream,
+// and its history would be lost to it (or, read from the old stream, split
+// between two). Each stream records N in its metadata (danmaku.partitions,
+// beside danmaku.epoch), and Open, before creating anything, looks for the
+// streams of other layouts by name (<Stream>, and <Stream>-0 on) and
+// refuses with ErrPartitionsChanged if one records another N (a stream
+// without the key is <Stream> from before partitions: N = 1). The error
+// names both counts and the ways on: open with the old N, or start empty
+// history with a new data directory or after deleting the old streams.
+// There is no migration; re-appending every room's history would give it
+// new offsets, so viewers could not resume across it anyway.
+//
+// One deployment per NATS account: two with different N and different
+// stream names would store on disjoint subjects, but both republish to
+// live.room.*.
 //
 // # Replicated streams
 //

@@ -12,7 +12,7 @@ func TestEpochSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	epoch := b.Epoch()
+	epoch := b.Epoch("r")
 	offs := appendN(t, b, "r", 3)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -23,8 +23,8 @@ func TestEpochSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Epoch() != epoch {
-		t.Fatalf("epoch changed across restart: %s → %s", epoch, b.Epoch())
+	if b.Epoch("r") != epoch {
+		t.Fatalf("epoch changed across restart: %s → %s", epoch, b.Epoch("r"))
 	}
 	msgs, complete, err := b.After(ctxT(t), "r", 0, 0)
 	if err != nil || !complete {
@@ -45,11 +45,11 @@ func TestEpochSurvivesRestart(t *testing.T) {
 
 	// A new store, or a new stream, starts a new history with a new epoch.
 	other := open(t, Config{DataDir: t.TempDir()})
-	if other.Epoch() == epoch {
+	if other.Epoch("r") == epoch {
 		t.Fatal("new stream reused the epoch")
 	}
 	named := open(t, Config{Stream: "OTHER"})
-	if named.Epoch() == epoch || named.Epoch() == other.Epoch() {
+	if named.Epoch("r") == epoch || named.Epoch("r") == other.Epoch("r") {
 		t.Fatal("new stream reused an epoch")
 	}
 }

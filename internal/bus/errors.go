@@ -20,6 +20,11 @@ var (
 	ErrInvalidRecord = errors.New("bus: invalid record metadata")
 	// ErrInvalidConfig is returned by Open for a Config it cannot honour.
 	ErrInvalidConfig = errors.New("bus: invalid config")
+	// ErrPartitionsChanged is returned by Open when the history it finds
+	// was laid out with another Config.Partitions: reading it with this one
+	// would look for rooms in the wrong streams. The message names both
+	// counts and the ways forward.
+	ErrPartitionsChanged = errors.New("bus: history partitions changed")
 	// ErrServerNotReady is returned by Open when the embedded NATS server
 	// does not accept connections in time.
 	ErrServerNotReady = errors.New("bus: embedded NATS server not ready")

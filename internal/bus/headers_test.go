@@ -59,10 +59,11 @@ func TestRecordMetadataLiveAndHistory(t *testing.T) {
 	if _, err := b.Append(ctxT(t), room, recs); err != nil {
 		t.Fatal(err)
 	}
-	subject, err := roomSubject(room)
+	ref, err := b.parts.locate(room)
 	if err != nil {
 		t.Fatal(err)
 	}
+	subject := ref.subject
 	// Stored by another writer: no headers at all, then headers whose
 	// values Append would have refused.
 	if _, err := b.js.Publish(ctxT(t), subject, body); err != nil {

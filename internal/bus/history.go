@@ -21,7 +21,7 @@ func (b *Bus) After(ctx context.Context, room string, after uint64, limit int) (
 	if err := b.usable(); err != nil {
 		return nil, false, err
 	}
-	subject, err := roomSubject(room)
+	ref, err := b.parts.locate(room)
 	if err != nil {
 		return nil, false, err
 	}
@@ -32,7 +32,7 @@ func (b *Bus) After(ctx context.Context, room string, after uint64, limit int) (
 	if after > 0 {
 		want++ // the message at `after` itself, which proves there is no hole
 	}
-	sp, err := b.readForward(ctx, subject, getRequest{Seq: after}, want, nil)
+	sp, err := b.readForward(ctx, ref, getRequest{Seq: after}, want, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("bus: history of %q: %w", room, err)
 	}
@@ -55,7 +55,7 @@ func (b *Bus) After(ctx context.Context, room string, after uint64, limit int) (
 		// messages between it and recs[0] may be lost.
 		recs = recs[:min(len(recs), limit)]
 		if !recs[0].first {
-			if prev, err = b.prevOf(ctx, subject, recs[0].seq); err != nil {
+			if prev, err = b.prevOf(ctx, ref, recs[0].seq); err != nil {
 				return nil, false, fmt.Errorf("bus: history of %q: %w", room, err)
 			}
 		}
@@ -76,7 +76,7 @@ func (b *Bus) Latest(ctx context.Context, room string, n int) ([]protocol.Stored
 	if err := b.usable(); err != nil {
 		return nil, err
 	}
-	subject, err := roomSubject(room)
+	ref, err := b.parts.locate(room)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (b *Bus) Latest(ctx context.Context, room string, n int) ([]protocol.Stored
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	recs, err := b.latest(ctx, subject, n)
+	recs, err := b.latest(ctx, ref, n)
 	if err != nil {
 		return nil, fmt.Errorf("bus: latest of %q: %w", room, err)
 	}
@@ -103,17 +103,17 @@ func (b *Bus) Latest(ctx context.Context, room string, n int) ([]protocol.Stored
 // maxProbes bounds Latest's search before it falls back to a long read.
 const maxProbes = 8
 
-// latest returns the newest n+1 records of subject (or all, if fewer).
-func (b *Bus) latest(ctx context.Context, subject string, n int) ([]record, error) {
+// latest returns the room's newest n+1 records (or all, if fewer).
+func (b *Bus) latest(ctx context.Context, ref roomRef, n int) ([]record, error) {
 	want := n + 1
 	budget := 2*want + 64 // a probe accepts a start with want..budget records from it
 
 	// Small rooms are read whole in one round trip.
-	sp, err := b.readForward(ctx, subject, getRequest{}, budget, nil)
+	sp, err := b.readForward(ctx, ref, getRequest{}, budget, nil)
 	if err != nil || !sp.more {
 		return sp.recs, err
 	}
-	last, ok, err := b.getLast(ctx, subject)
+	last, ok, err := b.getLast(ctx, ref)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (b *Bus) latest(ctx context.Context, subject string, n int) ([]record, erro
 		frac := float64(lo.count-target) / float64(lo.count-hi.count)
 		seq := lo.seq + uint64(frac*float64(hi.seq-lo.seq))
 		seq = min(max(seq, lo.seq+1), hi.seq-1)
-		sp, err := b.readForward(ctx, subject, getRequest{Seq: seq}, budget, nil)
+		sp, err := b.readForward(ctx, ref, getRequest{Seq: seq}, budget, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +145,7 @@ func (b *Bus) latest(ctx context.Context, subject string, n int) ([]record, erro
 			lo = point{sp.recs[0].seq, count}
 		}
 	}
-	sp, err = b.readForward(ctx, subject, getRequest{Seq: lo.seq}, int(lo.count)+budget, nil)
+	sp, err = b.readForward(ctx, ref, getRequest{Seq: lo.seq}, int(lo.count)+budget, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (b *Bus) Range(ctx context.Context, room string, from, to time.Time, limit 
 	if err := b.usable(); err != nil {
 		return nil, err
 	}
-	subject, err := roomSubject(room)
+	ref, err := b.parts.locate(room)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func (b *Bus) Range(ctx context.Context, room string, from, to time.Time, limit 
 		t, err := r.time()
 		return err == nil && t.After(to), err
 	}
-	sp, err := b.readForward(ctx, subject, getRequest{StartTime: &from}, b.limit(limit), pastTo)
+	sp, err := b.readForward(ctx, ref, getRequest{StartTime: &from}, b.limit(limit), pastTo)
 	if err != nil {
 		return nil, fmt.Errorf("bus: range of %q: %w", room, err)
 	}
@@ -183,7 +183,7 @@ func (b *Bus) Range(ctx context.Context, room string, from, to time.Time, limit 
 	}
 	var prev uint64
 	if !sp.recs[0].first {
-		if prev, err = b.prevOf(ctx, subject, sp.recs[0].seq); err != nil {
+		if prev, err = b.prevOf(ctx, ref, sp.recs[0].seq); err != nil {
 			return nil, fmt.Errorf("bus: range of %q: %w", room, err)
 		}
 	}
@@ -195,13 +195,13 @@ func (b *Bus) LastOffset(ctx context.Context, room string) (uint64, error) {
 	if err := b.usable(); err != nil {
 		return 0, err
 	}
-	subject, err := roomSubject(room)
+	ref, err := b.parts.locate(room)
 	if err != nil {
 		return 0, err
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	last, _, err := b.getLast(ctx, subject)
+	last, _, err := b.getLast(ctx, ref)
 	if err != nil {
 		return 0, fmt.Errorf("bus: last offset of %q: %w", room, err)
 	}
@@ -227,25 +227,25 @@ type span struct {
 	more bool
 }
 
-// readForward reads up to max consecutive messages of subject, starting
+// readForward reads up to max consecutive messages of the room, starting
 // with the first one the start request selects (by sequence or by time).
 // The server may end a batch early (maxBatch, maxBatchBytes); each further
 // request restarts at the last record read and must get it back first,
 // which proves nothing between them was trimmed meanwhile. If it is gone,
 // reading stops there, so the records returned never have a hole.
 // until, if set, ends the read before the first record it accepts.
-func (b *Bus) readForward(ctx context.Context, subject string, start getRequest, max int, until func(*record) (bool, error)) (span, error) {
+func (b *Bus) readForward(ctx context.Context, ref roomRef, start getRequest, max int, until func(*record) (bool, error)) (span, error) {
 	var sp span
 	req := start
 	var anchor uint64
 	for {
-		req.NextFor = subject
+		req.NextFor = ref.subject
 		want := max - len(sp.recs)
 		if anchor != 0 {
 			want++
 		}
 		req.Batch = min(want, maxBatch)
-		recs, pending, err := b.getBatch(ctx, &req)
+		recs, pending, err := b.getBatch(ctx, ref.part, &req)
 		if err != nil {
 			return sp, err
 		}

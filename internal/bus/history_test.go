@@ -203,8 +203,8 @@ func TestSecondWriterFirstMessage(t *testing.T) {
 	// first already wrote is refused as a "first message" and stored plainly.
 	b1 := open(t, Config{Listen: "127.0.0.1:0"})
 	b2 := open(t, Config{URL: b1.ClientURL()})
-	if b1.Epoch() != b2.Epoch() {
-		t.Fatalf("epochs differ: %s vs %s", b1.Epoch(), b2.Epoch())
+	if b1.Epoch("shared") != b2.Epoch("shared") {
+		t.Fatalf("epochs differ: %s vs %s", b1.Epoch("shared"), b2.Epoch("shared"))
 	}
 	o1 := appendN(t, b1, "shared", 2)
 	o2 := appendN(t, b2, "shared", 2)
@@ -214,7 +214,7 @@ func TestSecondWriterFirstMessage(t *testing.T) {
 	}
 	checkChain(t, msgs, concat(o1, o2), 0)
 	// Only the first message carries the marker.
-	recs, _, err := b2.getBatch(ctxT(t), &getRequest{NextFor: "room.shared", Batch: 10})
+	recs, _, err := b2.getBatch(ctxT(t), &b2.parts[0], &getRequest{NextFor: "room.shared", Batch: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,16 +18,16 @@ import (
 // epochKey is the stream metadata key holding the epoch.
 const epochKey = "danmaku.epoch"
 
-// streamConfig is the history stream's configuration, without metadata.
-func (b *Bus) streamConfig() jetstream.StreamConfig {
+// streamConfig is the configuration of p's stream, without metadata.
+func (b *Bus) streamConfig(p *partition) jetstream.StreamConfig {
 	storage := jetstream.FileStorage
 	if b.cfg.URL == "" && b.cfg.DataDir == "" {
 		storage = jetstream.MemoryStorage
 	}
 	return jetstream.StreamConfig{
-		Name:        b.cfg.Stream,
+		Name:        p.stream,
 		Description: "danmaku room history",
-		Subjects:    []string{streamSubjects},
+		Subjects:    []string{p.streamSubjects()},
 		Storage:     storage,
 		Replicas:    b.cfg.Replicas,
 		// Per-room history: each subject (room) keeps its newest
@@ -43,32 +44,65 @@ func (b *Bus) streamConfig() jetstream.StreamConfig {
 		// Gateways follow rooms live on core NATS; the republished copy
 		// carries the stream sequence (offset) and the subject's previous
 		// sequence (prev) in its headers.
-		RePublish: &jetstream.RePublish{Source: republishSource, Destination: republishDest},
+		RePublish: p.rePublish(),
 	}
 }
 
-// ensureStream creates the stream or updates its configuration, and loads
-// the epoch. A clustered JetStream may not answer until it has elected a
-// leader, so unavailability is retried until ctx ends.
-func (b *Bus) ensureStream(ctx context.Context) error {
+// ensureStreams refuses a history laid out with another partition count,
+// then creates each partition's stream or updates its configuration, and
+// loads its epoch.
+func (b *Bus) ensureStreams(ctx context.Context) error {
+	for _, name := range b.layoutNames() {
+		if err := b.retry(ctx, name, func(ctx context.Context) error { return b.checkLayout(ctx, name) }); err != nil {
+			return err
+		}
+	}
+	for i := range b.parts {
+		p := &b.parts[i]
+		err := b.retry(ctx, p.stream, func(ctx context.Context) (err error) {
+			p.epoch, err = b.tryEnsureStream(ctx, p)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retry runs one attempt of a stream operation after another until one
+// succeeds, fails for good, or ctx ends. A clustered JetStream may not
+// answer until it has elected a leader, so unavailability is retried.
+func (b *Bus) retry(ctx context.Context, stream string, attempt func(context.Context) error) error {
 	backoff := 50 * time.Millisecond
 	for {
-		epoch, err := b.tryEnsureStream(ctx)
-		if err == nil {
-			b.epoch = epoch
+		err := b.try(ctx, attempt)
+		switch {
+		case err == nil:
 			return nil
+		case errors.Is(err, ErrPartitionsChanged):
+			return err // says everything already
+		case !retryable(err):
+			return fmt.Errorf("bus: stream %s: %w", stream, err)
 		}
-		if !retryable(err) {
-			return fmt.Errorf("bus: stream %s: %w", b.cfg.Stream, err)
-		}
-		b.log.Debug("stream not ready, retrying", "stream", b.cfg.Stream, "err", err)
+		b.log.Debug("stream not ready, retrying", "stream", stream, "err", err)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("bus: stream %s: %w (last error: %v)", b.cfg.Stream, ctx.Err(), err)
+			return fmt.Errorf("bus: stream %s: %w (last error: %v)", stream, ctx.Err(), err)
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// try runs one attempt within attemptTimeout.
+func (b *Bus) try(ctx context.Context, attempt func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	if b.server != nil && b.server.JetStreamIsClustered() && !b.server.JetStreamIsCurrent() {
+		return errMetaNotReady
+	}
+	return attempt(ctx)
 }
 
 // attemptTimeout bounds one attempt to look up, create or update the
@@ -85,20 +119,16 @@ var errMetaNotReady = errors.New("JetStream cluster has no meta leader yet")
 // and our create; the next attempt updates it instead.
 var errRaced = errors.New("stream created concurrently")
 
-func (b *Bus) tryEnsureStream(ctx context.Context) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
-	defer cancel()
-	cfg := b.streamConfig()
-	if b.server != nil && b.server.JetStreamIsClustered() && !b.server.JetStreamIsCurrent() {
-		return "", errMetaNotReady
-	}
+func (b *Bus) tryEnsureStream(ctx context.Context, p *partition) (string, error) {
+	cfg := b.streamConfig(p)
+	count := strconv.Itoa(len(b.parts))
 	stream, err := b.js.Stream(ctx, cfg.Name)
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return "", fmt.Errorf("look up: %w", err)
 	}
 	if err != nil {
 		// A new stream starts a new history, so it gets a new epoch.
-		cfg.Metadata = map[string]string{epochKey: newEpoch()}
+		cfg.Metadata = map[string]string{epochKey: newEpoch(), partitionsKey: count}
 		stream, err = b.js.CreateStream(ctx, cfg)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return "", errRaced
@@ -120,11 +150,24 @@ func (b *Bus) tryEnsureStream(ctx context.Context) (string, error) {
 	// history survives the update, so resuming clients may rely on it.
 	cfg.Metadata = maps.Clone(existingCfg.Metadata)
 	if cfg.Metadata == nil {
-		cfg.Metadata = make(map[string]string, 1)
+		cfg.Metadata = make(map[string]string, 2)
+	}
+	switch have := cfg.Metadata[partitionsKey]; have {
+	case count:
+	case "":
+		// Streams made before partitioning existed record no count; only
+		// the one-partition layout is that old, and checkLayout let it
+		// through as this deployment's.
+		cfg.Metadata[partitionsKey] = count
+	default:
+		// checkLayout found no other layout a moment ago, but a node
+		// opening with another count may have created this stream since.
+		n, _ := strconv.Atoi(have)
+		return "", b.layoutChanged(cfg.Name, n)
 	}
 	if cfg.Metadata[epochKey] == "" {
 		cfg.Metadata[epochKey] = newEpoch()
-	} else if sameConfig(existingCfg, cfg) {
+	} else if cfg.Metadata[partitionsKey] == existingCfg.Metadata[partitionsKey] && sameConfig(existingCfg, cfg) {
 		// Nothing to change. Skipping the update matters when several
 		// nodes start together: a clustered stream that was just created
 		// may not answer updates until its replicas have elected a leader.

@@ -5,17 +5,15 @@ import (
 	"strings"
 )
 
-// Subjects. A room's messages are stored on room.<token> and republished by
-// the stream on live.room.<token>; user pushes travel on live.user.<token>
+// Subjects. A room's messages are stored on room.<token>, or
+// room.<partition>.<token> when the history is partitioned (partition.go),
+// and republished by its stream on live.room.<token>; user pushes travel on live.user.<token>
 // and broadcasts on live.broadcast. Nothing on live.> is stored.
 const (
 	roomPrefix        = "room."
 	liveRoomPrefix    = "live.room."
 	liveUserPrefix    = "live.user."
 	broadcastSubject  = "live.broadcast"
-	streamSubjects    = "room.*"
-	republishSource   = "room.>"
-	republishDest     = "live.room.>"
 	maxRoomNameLength = 64
 )
 
@@ -46,15 +44,6 @@ func roomToken(room string) (string, error) {
 		return room, nil
 	}
 	return strings.ReplaceAll(room, ".", "~"), nil
-}
-
-// roomSubject is the stream subject holding room's history.
-func roomSubject(room string) (string, error) {
-	token, err := roomToken(room)
-	if err != nil {
-		return "", err
-	}
-	return roomPrefix + token, nil
 }
 
 // userToken maps a user id, which may be any non-empty string, to a subject

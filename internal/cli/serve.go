@@ -145,7 +145,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	printBanner(stdout, srv, cfg, generated)
-	log.Info("serving", "addr", srv.gateway.Addr().String(), "data_dir", cfg.Bus.DataDir, "epoch", srv.bus.Epoch())
+	log.Info("serving", "addr", srv.gateway.Addr().String(), "data_dir", cfg.Bus.DataDir, "epochs", srv.bus.Epochs())
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -18,7 +18,7 @@ import (
 // room history for resume, and the pushes that are not stored. *bus.Bus
 // implements it.
 type History interface {
-	Epoch() string
+	Epoch(room string) string
 	SubscribeRoom(room string, fn func(protocol.Stored)) (unsubscribe func(), err error)
 	After(ctx context.Context, room string, after uint64, limit int) ([]protocol.Stored, bool, error)
 	Latest(ctx context.Context, room string, n int) ([]protocol.Stored, error)

@@ -75,7 +75,7 @@ func (g *Gateway) completeJoin(ctx context.Context, c *conn, m *membership, sinc
 		}
 		return
 	}
-	currentEpoch := g.cfg.History.Epoch()
+	currentEpoch := g.cfg.History.Epoch(r.name)
 	resume := since != nil && epoch == currentEpoch
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()

@@ -36,11 +36,12 @@ func (v *viewer) resumeJoin(room string, since uint64, epoch string) *protocol.S
 
 func TestResumeAfterDisconnect(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		recent int // RecentPerRoom: small forces the store path
-	}{{"from memory", 0}, {"from store", 3}} {
+		name       string
+		recent     int // RecentPerRoom: small forces the store path
+		partitions int
+	}{{"from memory", 0, 0}, {"from store", 3, 0}, {"from store, 4 partitions", 3, 4}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) {
+			s := stacktest.Start(t, stacktest.Options{HistoryPartitions: tc.partitions, Gateway: gatewayKnobs(func(c *gwConfig) {
 				c.RecentPerRoom = tc.recent
 				c.ReplayCount = 2
 			})})
@@ -114,9 +115,18 @@ func TestResumeNotRecovered(t *testing.T) {
 }
 
 func TestResumeAcrossRestart(t *testing.T) {
-	s := stacktest.Start(t, stacktest.Options{})
+	for _, partitions := range []int{0, 4} {
+		t.Run(fmt.Sprintf("partitions=%d", partitions), func(t *testing.T) { testResumeAcrossRestart(t, partitions) })
+	}
+}
+
+func testResumeAcrossRestart(t *testing.T, partitions int) {
+	s := stacktest.Start(t, stacktest.Options{HistoryPartitions: partitions})
 	v := dial(t, s.WSURL, nil)
 	j := v.join("persist")
+	if want := s.Server().Bus().Epoch("persist"); j.Epoch != want {
+		t.Fatalf("joined epoch %s, the room's partition's is %s", j.Epoch, want)
+	}
 	s.Publish(t, "persist", texts("a", 3)...)
 	v.collect("persist", 3)
 	last := v.last["persist"]

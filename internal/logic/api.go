@@ -321,7 +321,7 @@ func (l *Logic) history(w http.ResponseWriter, r *http.Request) error {
 	b = append(b, `{"room":"`...)
 	b = append(b, room...)
 	b = append(b, `","epoch":`...)
-	b = strconv.AppendQuote(b, l.cfg.Store.Epoch())
+	b = strconv.AppendQuote(b, l.cfg.Store.Epoch(room))
 	b = append(b, `,"messages":[`...)
 	for i, m := range msgs {
 		if i > 0 {
@@ -344,7 +344,7 @@ func (l *Logic) roomInfo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, roomInfo{
-		RoomInfo: protocol.RoomInfo{Room: room, Online: l.cfg.Online(room), Epoch: l.cfg.Store.Epoch(), Offset: last},
+		RoomInfo: protocol.RoomInfo{Room: room, Online: l.cfg.Online(room), Epoch: l.cfg.Store.Epoch(room), Offset: last},
 		Settings: l.settingsInfo(room),
 	})
 	return nil

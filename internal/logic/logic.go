@@ -20,7 +20,7 @@ import (
 // Store is the history store and bus as the logic tier uses it; *bus.Bus
 // implements it.
 type Store interface {
-	Epoch() string
+	Epoch(room string) string
 	Append(ctx context.Context, room string, recs []bus.Record) ([]uint64, error)
 	After(ctx context.Context, room string, after uint64, limit int) ([]protocol.Stored, bool, error)
 	Latest(ctx context.Context, room string, n int) ([]protocol.Stored, error)

@@ -37,6 +37,8 @@ type Options struct {
 	HistorySize int
 	// HistoryTTL; 0 means 24h.
 	HistoryTTL time.Duration
+	// HistoryPartitions is bus.Config.Partitions; 0 means 1.
+	HistoryPartitions int
 	// DrainTimeout used by Stop and Restart; 0 means no drain (immediate close).
 	DrainTimeout time.Duration
 	// Logger; nil logs warnings and errors to the test log.
@@ -96,6 +98,7 @@ func (s *Stack) start(t testing.TB) error {
 			DataDir:     s.dataDir,
 			HistorySize: s.opts.HistorySize,
 			HistoryTTL:  s.opts.HistoryTTL,
+			Partitions:  s.opts.HistoryPartitions,
 		},
 		Gateway:          s.opts.Gateway,
 		Logic:            lc,
