@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"go.uber.org/goleak"
 
+	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DANMAKU_TEST_MAIN") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"))
+	leaktest.Main(m)
 }
 
 // startProcess runs "danmaku serve" as a child process and returns it with

@@ -6,14 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/danmaku/danmaku/internal/gateway"
+	"github.com/danmaku/danmaku/internal/leaktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"))
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 func TestStartPublishRestart(t *testing.T) {
 	s := Start(t, Options{})
