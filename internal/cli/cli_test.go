@@ -240,3 +240,28 @@ func TestImmediateSIGTERM(t *testing.T) {
 		}
 	}
 }
+
+// Every usage error of serve says what was wrong, and exits 2.
+func TestServeUsageErrorsAreExplained(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data-dir", ""}, "danmaku serve: usage: --data-dir must not be empty"},
+		{[]string{"--log-level", "loud"}, "danmaku serve: usage: --log-level must be debug, info, warn or error"},
+		{[]string{"--filter-mode", "maybe"}, "danmaku serve: usage: --filter-mode must be reject or mask"},
+		{[]string{"extra"}, "danmaku serve: usage: unexpected arguments: extra"},
+		{[]string{"--batch-window", "soon"}, `invalid value "soon" for flag -batch-window`},
+		{[]string{"--nope"}, "flag provided but not defined: -nope"},
+		// Out of range: found by the package's Config, still a usage error.
+		{[]string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--replay-count", "-1"}, "danmaku serve: usage: gateway: invalid config: ReplayCount is -1"},
+		{[]string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--history-size", "-5"}, "danmaku serve: usage: bus: invalid config: HistorySize is -5"},
+	} {
+		var out, errOut bytes.Buffer
+		code := Main(append([]string{"serve"}, c.args...), &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("serve %q: exit %d, stderr:\n%s\nwant exit 2 and %q", c.args, code, errOut.String(), c.want)
+		}
+	}
+}

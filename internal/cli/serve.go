@@ -149,7 +149,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	printBanner(stdout, srv, cfg, generated)
+	printBanner(stdout, srv.gateway.Addr().String(), cfg, generated, srv.fileKeys)
 	log.Info("serving", "addr", srv.gateway.Addr().String(), "data_dir", cfg.Bus.DataDir, "epoch", srv.bus.Epoch())
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -198,8 +198,12 @@ func newAPIKey() string {
 	return "dmk_" + hex.EncodeToString(b[:])
 }
 
-func printBanner(w io.Writer, srv *Server, cfg *ServerConfig, generated bool) {
-	host, port, _ := net.SplitHostPort(srv.gateway.Addr().String())
+// printBanner tells a new user where everything is and how to post a first
+// message: with the generated key itself, or with $KEY standing for one of
+// the configured keys, which are never printed. fileKeys is how many keys
+// the key file held.
+func printBanner(w io.Writer, addr string, cfg *ServerConfig, generated bool, fileKeys int) {
+	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
 		host = "localhost"
 	}
@@ -209,14 +213,30 @@ func printBanner(w io.Writer, srv *Server, cfg *ServerConfig, generated bool) {
 	fmt.Fprintf(w, "  WebSocket:  %s/ws\n", strings.Replace(base, "http", "ws", 1))
 	fmt.Fprintf(w, "  HTTP API:   %s/v1/\n", base)
 	fmt.Fprintf(w, "  Metrics:    %s/metrics\n", base)
+	key := "$KEY"
 	if generated {
-		fmt.Fprintf(w, "  API key:    %s  (generated; pass --api-key to choose one)\n", cfg.Logic.APIKeys[0])
+		key = cfg.Logic.APIKeys[0]
+		fmt.Fprintf(w, "  API key:    %s  (generated; pass --api-key or --api-key-file to choose)\n", key)
 	} else {
-		n := fmt.Sprint(len(cfg.Logic.APIKeys))
-		if cfg.APIKeyFile != "" {
-			n += " + those in " + cfg.APIKeyFile
+		var from []string
+		if n := len(cfg.Logic.APIKeys); n > 0 {
+			from = append(from, keyCount(n)+" from --api-key")
 		}
-		fmt.Fprintf(w, "  API keys:   %s configured\n", n)
+		if cfg.APIKeyFile != "" {
+			from = append(from, keyCount(fileKeys)+" from "+cfg.APIKeyFile)
+		}
+		fmt.Fprintf(w, "  API keys:   %s\n", strings.Join(from, ", "))
 	}
-	fmt.Fprintf(w, "\nTry: curl -H 'Authorization: Bearer <api key>' -d '{\"messages\":[{\"text\":\"hello\"}]}' %s/v1/rooms/lobby/messages\n\n", base)
+	fmt.Fprintf(w, "\nTry: curl -H \"Authorization: Bearer %s\" -d '{\"messages\":[{\"text\":\"hello\"}]}' %s/v1/rooms/lobby/messages\n", key, base)
+	if !generated {
+		fmt.Fprintln(w, "     with KEY set to one of those API keys")
+	}
+	fmt.Fprintln(w)
+}
+
+func keyCount(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }

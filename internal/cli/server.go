@@ -66,6 +66,8 @@ type Server struct {
 	logic   *logic.Logic
 	admin   *http.Server
 	adminCh chan error
+
+	fileKeys int // API keys read from APIKeyFile at start
 }
 
 // StartServer starts a node and returns once it is serving.
@@ -99,6 +101,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	s.fileKeys = len(keys) - len(cfg.Logic.APIKeys)
 	verifier, err := s.verifier()
 	if err != nil {
 		return fail(err)
