@@ -60,7 +60,10 @@ type result struct {
 // if this first attempt fails: reconnecting applies only to a connection that
 // once worked. ctx bounds this first attempt only.
 func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		url:      url,
 		opts:     opts,

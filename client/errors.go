@@ -12,6 +12,8 @@ import (
 
 // Sentinel errors.
 var (
+	// ErrInvalidOptions is returned by Dial for Options it cannot honour.
+	ErrInvalidOptions = errors.New("invalid client options")
 	// ErrClosed is returned by calls on a client that Close has stopped.
 	ErrClosed = errors.New("client closed")
 	// ErrConnectionLost means the connection ended before the reply came.

@@ -11,9 +11,10 @@ import { DanmakuClient, DanmakuError, wsURL } from './danmaku.js';
 import { DanmakuRenderer, preferredEngine } from './renderer.js';
 import { FrameLoop } from './frameloop.js';
 import { StageScene } from './scene.js';
-import { CommentList } from './list.js';
+import { CommentList, authorLabel } from './list.js';
 import { OwnEchoes } from './own.js';
 import { runBench } from './bench.js';
+import { RateMeter, formatRate } from './rate.js';
 import {
   loadSettings,
   saveSettings,
@@ -97,26 +98,6 @@ async function loadConfig() {
   return cfg;
 }
 
-/** Counts events in a sliding one-second window. */
-class RateMeter {
-  constructor() {
-    /** @private @type {number[]} */ this.times = [];
-  }
-  /** @param {number} [n=1] */
-  tick(n = 1) {
-    const now = performance.now();
-    for (let i = 0; i < n; i++) this.times.push(now);
-  }
-  /** @returns {number} events in the last second */
-  rate() {
-    const cut = performance.now() - 1000;
-    let i = 0;
-    while (i < this.times.length && this.times[i] < cut) i++;
-    if (i > 0) this.times.splice(0, i);
-    return this.times.length;
-  }
-}
-
 /**
  * The number of code points, which is what the server counts.
  * @param {string} s
@@ -168,6 +149,8 @@ async function main() {
   const list = new CommentList(/** @type {HTMLOListElement} */ ($('dm-list')), loop, { onClick: showCard });
   const own = new OwnEchoes();
   const rate = new RateMeter();
+  // Installed before the benchmark branch, which counts through ingest too.
+  setInterval(() => ($('st-rate').textContent = formatRate(rate.rate())), 1000);
   /** Page counters, for the status bar and tests. */
   const stats = {
     received: 0,
@@ -250,7 +233,8 @@ async function main() {
     cardMsg = msg;
     const card = $('dm-card');
     const user = msg.user;
-    $('dm-card-who').textContent = user ? `${user.name || 'guest'} · ${user.id}` : 'system';
+    const who = authorLabel(msg);
+    $('dm-card-who').textContent = user?.id ? `${who} · ${user.id}` : who;
     $('dm-card-text').textContent = msg.text;
     /** @type {HTMLButtonElement} */ ($('dm-card-block')).disabled = !user?.id;
     card.hidden = false;
@@ -471,11 +455,7 @@ async function main() {
     const s = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
     setConn('reconnecting', `Reconnecting in ${s} s`);
   }
-  let ticks = 0;
-  setInterval(() => {
-    updateCountdown();
-    if (ticks++ % 4 === 0) $('st-rate').textContent = `${rate.rate()} /s`;
-  }, 250);
+  setInterval(updateCountdown, 250);
 
   // ---- sending ----
   const input = /** @type {HTMLInputElement} */ ($('dm-input'));
@@ -522,7 +502,9 @@ async function main() {
     const localId = `local-${++localSeq}`;
     /** @type {DanmakuMessage} */
     const msg = {
-      offset: 0, prev: 0, id: localId, type: 'danmaku', user: client.user, text,
+      // Until signed in the page does not know its guest id; the server
+      // names guests "guest", and so does the page.
+      offset: 0, prev: 0, id: localId, type: 'danmaku', user: client.user ?? { id: '', name: 'guest', role: 'guest' }, text,
       mode: style.mode, color: style.color, size: style.size, ts: Date.now(),
       videoTimeMs: null, replyTo: null, data: null,
     };

@@ -63,8 +63,8 @@ type benchCPU struct {
 	Total        float64 // every thread of every browser process
 }
 
-// runBenchPage opens the benchmark page and returns its result.
-func runBenchPage(t testing.TB, b *browser, base string, rate, seconds int, unlimited bool, engine string) (benchResult, benchCPU) {
+// runBenchPage opens the benchmark page and returns its result, and the tab.
+func runBenchPage(t testing.TB, b *browser, base string, rate, seconds int, unlimited bool, engine string) (benchResult, benchCPU, *tab) {
 	t.Helper()
 	url := fmt.Sprintf("%s/?bench=%d&seconds=%d&engine=%s", base, rate, seconds, engine)
 	if unlimited {
@@ -98,7 +98,7 @@ func runBenchPage(t testing.TB, b *browser, base string, rate, seconds int, unli
 			c.Total += perFrame(k)
 		}
 	}
-	return r, c
+	return r, c, p
 }
 
 // TestBenchPage checks that the benchmark mode works: it renders without a
@@ -113,7 +113,7 @@ func TestBenchPage(t *testing.T) {
 }
 
 func testBenchPage(t *testing.T, b *browser, base string, unlimited bool) {
-	r, cpu := runBenchPage(t, b, base, 200, 2, unlimited, "dom")
+	r, cpu, p := runBenchPage(t, b, base, 200, 2, unlimited, "dom")
 	t.Logf("%+v %+v", r, cpu)
 	if r.FPS <= 0 || r.Seconds < 1.5 || r.Shown == 0 {
 		t.Errorf("implausible result %+v", r)
@@ -125,6 +125,10 @@ func testBenchPage(t *testing.T, b *browser, base string, unlimited bool) {
 	}
 	if r.Shown+r.Dropped+r.Stale > r.Generated+200 { // +200: the warm-up's tail is placed in the window
 		t.Errorf("shown %d + dropped %d + stale %d > generated %d", r.Shown, r.Dropped, r.Stale, r.Generated)
+	}
+	// The header counts the benchmark's comments like the server's.
+	if rate := eval[string](p, `document.getElementById('st-rate').textContent`); rate == "0 /s" {
+		t.Errorf("the header read %q right after 200 comments/s", rate)
 	}
 	if unlimited && r.Dropped != 0 {
 		t.Errorf("unlimited mode dropped %d comments", r.Dropped)
@@ -158,7 +162,7 @@ func BenchmarkRenderFlood(b *testing.B) {
 					var r benchResult
 					var cpu benchCPU
 					for b.Loop() {
-						r, cpu = runBenchPage(b, br, srv.URL, rate, *benchSeconds, mode == "unlimited", engine)
+						r, cpu, _ = runBenchPage(b, br, srv.URL, rate, *benchSeconds, mode == "unlimited", engine)
 					}
 					b.ReportMetric(r.FPS, "fps")
 					b.ReportMetric(r.P95FrameMs, "p95-frame-ms")

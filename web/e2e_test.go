@@ -62,6 +62,13 @@ func TestCommentFromOnePageShowsInAnother(t *testing.T) {
 	if n := eval[int](alice, `document.querySelectorAll('#dm-list li[data-offset="`+offA+`"]').length`); n != 1 {
 		t.Errorf("alice's list shows her comment %d times, want once", n)
 	}
+	// Alice is a guest: her comment is from "guest" in her list as in bob's.
+	bob.waitFor("alice's comment in bob's list", `document.querySelector('#dm-list li[data-offset="`+offA+`"]')`)
+	for _, p := range []*tab{alice, bob} {
+		if who := eval[string](p, `document.querySelector('#dm-list li[data-offset="`+offA+`"] .dm-li-user').textContent`); who != "guest" {
+			t.Errorf("a guest's comment is labelled %q, want guest", who)
+		}
+	}
 	// The send bar cools down after a send.
 	if txt := eval[string](alice, `document.getElementById('dm-send').textContent`); txt == "Send" {
 		t.Logf("cooldown already over when checked (slow machine?)")
@@ -150,6 +157,40 @@ func TestResumeAfterRestart(t *testing.T) {
 		t.Errorf("resume reported %v resets, want 0 (epoch and history survive a restart)", stats["resets"])
 	}
 	t.Logf("client stats: %v", stats)
+}
+
+// TestAPICommentsInHeaderListAndCard: comments a service publishes without a
+// user are from "system" in the comment list and in the comment card alike,
+// and the header's rate counts them while they arrive in bursts, as a
+// lively room's do.
+func TestAPICommentsInHeaderListAndCard(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{})
+	b := newBrowser(t, testLimit)
+	const room = "e2e-labels"
+	p := b.open(t, pageURL(s, room))
+	p.waitJoined()
+
+	var offsets []uint64
+	var rates []string
+	for range 4 {
+		offsets = s.Publish(t, room, "one", "two", "three", "four")
+		time.Sleep(1300 * time.Millisecond)
+		rates = append(rates, eval[string](p, `document.getElementById('st-rate').textContent`))
+	}
+	if slices.Contains(rates, "0 /s") {
+		t.Errorf("the header read 0 /s while comments arrived: %q", rates)
+	}
+
+	li := fmt.Sprintf(`#dm-list li[data-offset="%d"]`, offsets[0])
+	p.waitFor("the comment in the list", `document.querySelector('`+li+`')`)
+	if who := eval[string](p, `document.querySelector('`+li+` .dm-li-user').textContent`); who != "system" {
+		t.Errorf("the list labels an API comment without a user %q, want system", who)
+	}
+	p.do("open the comment card", chromedp.Click(chromedp.CSS(li)))
+	p.waitFor("the card", `!document.getElementById('dm-card').hidden`)
+	if who := eval[string](p, `document.getElementById('dm-card-who').textContent`); who != "system" {
+		t.Errorf("the card labels it %q, want system", who)
+	}
 }
 
 // TestNackIsShown: a comment over the server's limit, sent by the page's

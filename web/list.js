@@ -27,6 +27,18 @@ function clock(ts) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/**
+ * Who a comment is from, as the list and the comment card show it: the
+ * author's name, "guest" for a viewer without one, and "system" for a
+ * message without a user: a service published it through the API, and no
+ * viewer wrote it.
+ * @param {DanmakuMessage} msg
+ */
+export function authorLabel(msg) {
+  if (!msg.user) return 'system';
+  return msg.user.name || 'guest';
+}
+
 export class CommentList {
   /**
    * @param {HTMLOListElement} ol
@@ -169,7 +181,7 @@ export class CommentList {
         time.textContent = clock(m.ts);
         const who = document.createElement('span');
         who.className = 'dm-li-user';
-        who.textContent = m.user?.name || (entry.kind === 'broadcast' ? 'broadcast' : m.type === 'danmaku' ? 'guest' : m.type);
+        who.textContent = authorLabel(m);
         const text = document.createElement('span');
         text.className = 'dm-li-text';
         text.textContent = m.text;

@@ -1,15 +1,19 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/danmaku/danmaku/internal/defaults"
 )
 
-// Config describes one bench run. Each field's zero value selects the
-// default named in its comment; "the scenario's default" is listed in
-// Scenarios.
+// Config describes one bench run. A zero field means what its comment says:
+// where zero is no useful value (a duration, a count), it means the default
+// from DefaultConfig, or the scenario's default listed in Scenarios, and a
+// negative value is refused unless the comment gives it a meaning.
 type Config struct {
 	// Scenario is one of the names in Scenarios. Required.
 	Scenario string
@@ -49,41 +53,43 @@ type Config struct {
 	// default.
 	Batch int
 	// Duration is how long the measured part runs (publishing or sending).
-	// 0 means 20s.
+	// 0 means the default.
 	Duration time.Duration
 	// Warmup runs before Duration; its latencies are not recorded, its
-	// messages are counted. 0 means 2s; negative means none.
+	// messages are counted. 0 means the default; negative means none.
 	Warmup time.Duration
 	// Settle is how long idle connections rest before RSS is read. 0 means
-	// 5s.
+	// the default.
 	Settle time.Duration
 	// Drain is how long, after publishing stops, viewers may take to
-	// receive the last messages. 0 means 5s.
+	// receive the last messages. 0 means the default.
 	Drain time.Duration
-	// PerWorker is the most connections one worker process holds. 0 means
-	// 9000 (the open-file limit is 20,000 per process).
+	// PerWorker is the most connections one worker process holds, below
+	// the open-file limit of 20,000 per process. 0 means the default.
 	PerWorker int
 	// SamplePercent of the viewers check every offset and prev; at least
-	// 10 viewers (or all, if fewer). 0 means 1.
+	// 10 viewers (or all, if fewer). 0 means the default.
 	SamplePercent float64
-	// DialConcurrency bounds the dials in flight per worker. 0 means 256.
+	// DialConcurrency bounds the dials in flight per worker. 0 means the
+	// default.
 	DialConcurrency int
 	// Window is the sends each ingress connection keeps in flight. 0 means
-	// 4.
+	// the default.
 	Window int
-	// SendRate paces each ingress connection to this many sends a second
-	// (the server refuses more than --msg-rate, 10 by default). 0 means 8;
+	// SendRate paces each ingress connection to this many sends a second,
+	// which should stay under the server's --msg-rate. 0 means the default;
 	// negative sends as fast as acks come back (Window in flight).
 	SendRate float64
-	// Publishers bounds the publish requests in flight. 0 means 128.
+	// Publishers bounds the publish requests in flight. 0 means the
+	// default.
 	Publishers int
 	// NoCompression stops viewers offering permessage-deflate. By default
 	// they offer it, as browsers do, and the server sends each batch frame
 	// compressed once for all of them.
 	NoCompression bool
 	// Sources is how many source addresses (127.0.0.2 upward, at most 253)
-	// connections are spread over. 0 means 253; negative lets the kernel
-	// choose (127.0.0.1).
+	// connections are spread over. 0 means the default, all of them;
+	// negative lets the kernel choose (127.0.0.1).
 	Sources int
 	// Check makes missed goals an error (ErrGoalsMissed).
 	Check bool
@@ -96,83 +102,73 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// resolve applies defaults and checks the config.
-func (c Config) resolve() (Config, scenarioSpec, error) {
+// DefaultConfig returns the defaults of "danmaku bench" that do not depend
+// on the scenario.
+func DefaultConfig() Config {
+	return Config{
+		Duration:        20 * time.Second,
+		Warmup:          2 * time.Second,
+		Settle:          5 * time.Second,
+		Drain:           5 * time.Second,
+		PerWorker:       9000,
+		SamplePercent:   1,
+		DialConcurrency: 256,
+		Window:          4,
+		// Under the server's default --msg-rate of 10.
+		SendRate:   8,
+		Publishers: 128,
+		Sources:    sourcesTotal,
+	}
+}
+
+// withDefaults returns c with its zero fields filled from DefaultConfig and
+// the scenario, or an error saying what is out of range.
+func (c Config) withDefaults() (Config, error) {
 	spec, ok := scenarioByName(c.Scenario)
 	if !ok {
-		return c, spec, fmt.Errorf("bench: unknown scenario %q (one of %s)", c.Scenario, scenarioNames())
+		return c, fmt.Errorf("%w: unknown scenario %q (one of %s)", ErrInvalidConfig, c.Scenario, scenarioNames())
 	}
-	if c.Viewers == 0 {
-		c.Viewers = spec.Viewers
-	}
-	if c.Rooms == 0 {
-		c.Rooms = spec.Rooms
-	}
-	if c.Rate == 0 {
-		c.Rate = spec.Rate
-	}
-	if c.Batch == 0 {
-		c.Batch = spec.Batch
-	}
-	if c.Duration == 0 {
-		c.Duration = 20 * time.Second
-	}
-	switch {
-	case c.Warmup == 0:
-		c.Warmup = 2 * time.Second
-	case c.Warmup < 0:
-		c.Warmup = 0
-	}
-	if c.Settle == 0 {
-		c.Settle = 5 * time.Second
-	}
-	if c.Drain == 0 {
-		c.Drain = 5 * time.Second
-	}
-	if c.PerWorker == 0 {
-		c.PerWorker = 9000
-	}
-	if c.SamplePercent == 0 {
-		c.SamplePercent = 1
-	}
-	if c.DialConcurrency == 0 {
-		c.DialConcurrency = 256
-	}
-	if c.Window == 0 {
-		c.Window = 4
+	defaults.Or(&c.Viewers, spec.Viewers)
+	defaults.Or(&c.Rooms, spec.Rooms)
+	defaults.Or(&c.Rate, spec.Rate)
+	defaults.Or(&c.Batch, spec.Batch)
+	d := DefaultConfig()
+	errs := []error{
+		defaults.Positive("Duration", &c.Duration, d.Duration),
+		defaults.Positive("Settle", &c.Settle, d.Settle),
+		defaults.Positive("Drain", &c.Drain, d.Drain),
+		defaults.Positive("PerWorker", &c.PerWorker, d.PerWorker),
+		defaults.Positive("SamplePercent", &c.SamplePercent, d.SamplePercent),
+		defaults.Positive("DialConcurrency", &c.DialConcurrency, d.DialConcurrency),
+		defaults.Positive("Window", &c.Window, d.Window),
+		defaults.Positive("Publishers", &c.Publishers, d.Publishers),
 	}
 	switch {
-	case c.SendRate == 0:
-		c.SendRate = 8
-	case c.SendRate < 0:
-		c.SendRate = 0
+	case c.Viewers <= 0:
+		errs = append(errs, errors.New("viewers must be positive"))
+	case c.Rooms <= 0 || c.Rooms > c.Viewers && spec.Publish:
+		errs = append(errs, errors.New("rooms must be 1–viewers"))
 	}
-	if c.Publishers == 0 {
-		c.Publishers = 128
+	if spec.Publish && (c.Rate <= 0 || c.Batch <= 0 || c.Batch > 1000) {
+		errs = append(errs, errors.New("rate must be positive and batch 1–1000"))
 	}
-	switch {
-	case c.Sources == 0 || c.Sources > sourcesTotal:
-		c.Sources = sourcesTotal
-	case c.Sources < 0:
-		c.Sources = 0
+	if c.URL == "" && len(c.ServerCommand) == 0 {
+		errs = append(errs, errors.New("give URL or ServerCommand"))
 	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	defaults.Or(&c.Warmup, d.Warmup)
+	c.Warmup = max(c.Warmup, 0)
+	defaults.Or(&c.SendRate, d.SendRate)
+	c.SendRate = max(c.SendRate, 0)
+	defaults.Or(&c.Sources, d.Sources)
+	c.Sources = min(max(c.Sources, 0), sourcesTotal)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Stderr == nil {
 		c.Stderr = io.Discard
 	}
-	switch {
-	case c.Viewers <= 0:
-		return c, spec, fmt.Errorf("bench: viewers must be positive")
-	case c.Rooms <= 0 || c.Rooms > c.Viewers && spec.Publish:
-		return c, spec, fmt.Errorf("bench: rooms must be 1–viewers")
-	case spec.Publish && (c.Rate <= 0 || c.Batch <= 0 || c.Batch > 1000):
-		return c, spec, fmt.Errorf("bench: rate must be positive and batch 1–1000")
-	case c.Duration < 0 || c.PerWorker <= 0 || c.DialConcurrency <= 0 || c.Window <= 0 || c.Publishers <= 0:
-		return c, spec, fmt.Errorf("bench: durations and counts must be positive")
-	case c.URL == "" && len(c.ServerCommand) == 0:
-		return c, spec, fmt.Errorf("bench: give URL or ServerCommand")
-	}
-	return c, spec, nil
+	return c, nil
 }

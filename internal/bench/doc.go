@@ -1,6 +1,7 @@
 // Package bench is danmaku's whole-system load generator ("danmaku bench"):
-// the scenarios of DESIGN.md §4, run against a server on this host over
-// loopback, with delivery, order and latency checked end to end.
+// the scenarios and goals of docs/benchmarks.md, run against a server on
+// this host over loopback, with delivery, order and latency checked end to
+// end.
 //
 // The parent process (Run) starts or targets the server (server.go), spreads
 // the viewers over worker processes (fleet.go, worker.go) that each hold at

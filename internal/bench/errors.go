@@ -3,6 +3,8 @@ package bench
 import "errors"
 
 var (
+	// ErrInvalidConfig is returned by Run for a Config it cannot run.
+	ErrInvalidConfig = errors.New("bench: invalid config")
 	// ErrGoalsMissed is returned by Run with Config.Check when the run
 	// worked but at least one goal was missed.
 	ErrGoalsMissed = errors.New("bench: goals missed")

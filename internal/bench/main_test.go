@@ -3,11 +3,7 @@ package bench_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/danmaku/danmaku/internal/leaktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"),
-	)
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }

@@ -34,7 +34,8 @@ type Summary struct {
 	Warnings []string      `json:"warnings,omitempty"`
 }
 
-// Goal is one DESIGN.md §4 goal and how the run did against it.
+// Goal is one of a scenario's goals (docs/benchmarks.md) and how the run did
+// against it.
 type Goal struct {
 	Name  string `json:"name"`
 	Goal  string `json:"goal"`

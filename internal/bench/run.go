@@ -24,10 +24,11 @@ import (
 // or ctx ending. Missed goals are reported in the summary; with
 // Config.Check they also return ErrGoalsMissed, with the summary.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
-	cfg, spec, err := cfg.resolve()
+	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	spec, _ := scenarioByName(cfg.Scenario) // withDefaults checked the name
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r := &runner{cfg: cfg, spec: spec, log: cfg.Logger, cancel: cancel, started: time.Now()}

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// scenarioSpec is what a scenario does and its defaults (DESIGN.md §4).
+// scenarioSpec is what a scenario does and its defaults (docs/benchmarks.md
+// lists them with their goals).
 type scenarioSpec struct {
 	Name    string
 	Summary string
@@ -81,7 +82,7 @@ func ScenarioHelp() string {
 	return b.String()
 }
 
-// goals returns the DESIGN.md §4 goals of the scenario, judged on s.
+// goals returns the scenario's goals (docs/benchmarks.md), judged on s.
 func goals(spec scenarioSpec, s *Summary) []Goal {
 	var g []Goal
 	ms := func(d float64) string { return fmt.Sprintf("%.1f ms", d) }

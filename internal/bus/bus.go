@@ -2,8 +2,8 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -12,13 +12,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-)
 
-// Defaults applied to zero Config fields.
-const (
-	DefaultHistorySize = 1000
-	DefaultHistoryTTL  = 24 * time.Hour
-	DefaultStream      = "DANMAKU"
+	"github.com/danmaku/danmaku/internal/defaults"
 )
 
 const (
@@ -32,7 +27,11 @@ const (
 	drainTimeout = 5 * time.Second
 )
 
-// Config configures a Bus. Every field's zero value is usable.
+// Config configures a Bus. Every field's zero value is usable, and means
+// what its comment says: where zero is no useful value (a size, a time, a
+// replica count, a name), it means the default from DefaultConfig; where
+// zero is a meaningful setting (embed a server, memory storage, no
+// listener), it means that.
 type Config struct {
 	// URL of an external NATS server or cluster. "" embeds a server in-process.
 	URL string
@@ -46,17 +45,19 @@ type Config struct {
 	// which case "127.0.0.1:0" is used, because NATS cannot route without
 	// its listeners.
 	Listen string
-	// HistorySize is how many messages each room keeps. 0 means 1000.
+	// HistorySize is how many messages each room keeps. 0 means the
+	// default.
 	HistorySize int
-	// HistoryTTL is how long a message is kept. 0 means 24h.
+	// HistoryTTL is how long a message is kept. 0 means the default.
 	HistoryTTL time.Duration
-	// Replicas of each history stream. 0 means 1.
+	// Replicas of each history stream, at most 5. 0 means the default.
 	Replicas int
-	// Stream name. "" means "DANMAKU". With Partitions > 1 the history
+	// Stream name. "" means the default. With Partitions > 1 the history
 	// streams are named <Stream>-0 … <Stream>-<Partitions-1>.
 	Stream string
 	// Partitions is how many streams the rooms' history is spread over,
-	// each room hashed onto one (doc.go, "Partitions"). 0 means 1. It
+	// each room hashed onto one (doc.go, "Partitions"), at most 1024. 0
+	// means the default (1). It
 	// cannot change over a deployment's life: Open refuses a history laid
 	// out with another count (ErrPartitionsChanged).
 	Partitions int
@@ -80,37 +81,37 @@ type Config struct {
 	Routes []string
 }
 
-// withDefaults returns cfg with zero fields replaced by their defaults.
+// DefaultConfig returns the recommended settings: what a zero field stands
+// for, and the defaults of "danmaku serve" (docs/operations.md lists them).
+func DefaultConfig() Config {
+	return Config{
+		HistorySize: 1000,
+		HistoryTTL:  24 * time.Hour,
+		Replicas:    1,
+		Partitions:  1,
+		Stream:      "DANMAKU",
+	}
+}
+
+// withDefaults returns cfg with its zero fields filled from DefaultConfig,
+// or an error naming every field it cannot honour.
 func (cfg Config) withDefaults() (Config, error) {
-	switch {
-	case cfg.HistorySize < 0:
-		return cfg, fmt.Errorf("%w: HistorySize %d < 0", ErrInvalidConfig, cfg.HistorySize)
-	case cfg.HistoryTTL < 0:
-		return cfg, fmt.Errorf("%w: HistoryTTL %s < 0", ErrInvalidConfig, cfg.HistoryTTL)
-	case cfg.Replicas < 0 || cfg.Replicas > 5:
-		return cfg, fmt.Errorf("%w: Replicas %d not in 0..5", ErrInvalidConfig, cfg.Replicas)
-	case cfg.Partitions < 0 || cfg.Partitions > maxPartitions:
-		return cfg, fmt.Errorf("%w: Partitions %d not in 0..%d", ErrInvalidConfig, cfg.Partitions, maxPartitions)
-	case cfg.ClusterName != "" && cfg.ClusterListen == "":
-		return cfg, fmt.Errorf("%w: ClusterName needs ClusterListen", ErrInvalidConfig)
+	d := DefaultConfig()
+	errs := []error{
+		defaults.Positive("HistorySize", &cfg.HistorySize, d.HistorySize),
+		defaults.Positive("HistoryTTL", &cfg.HistoryTTL, d.HistoryTTL),
+		defaults.PositiveUpTo("Replicas", &cfg.Replicas, d.Replicas, 5),
+		defaults.PositiveUpTo("Partitions", &cfg.Partitions, d.Partitions, maxPartitions),
 	}
-	if cfg.HistorySize == 0 {
-		cfg.HistorySize = DefaultHistorySize
+	if cfg.ClusterName != "" && cfg.ClusterListen == "" {
+		errs = append(errs, errors.New("ClusterName needs ClusterListen"))
 	}
-	if cfg.HistoryTTL == 0 {
-		cfg.HistoryTTL = DefaultHistoryTTL
+	if err := errors.Join(errs...); err != nil {
+		return cfg, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 1
-	}
-	if cfg.Partitions == 0 {
-		cfg.Partitions = 1
-	}
-	if cfg.Stream == "" {
-		cfg.Stream = DefaultStream
-	}
+	defaults.Or(&cfg.Stream, d.Stream)
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return cfg, nil
 }

@@ -10,14 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/protocol"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // open starts a Bus with an embedded, memory-backed server and closes it
 // when the test ends.

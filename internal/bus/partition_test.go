@@ -296,7 +296,7 @@ func TestOnePartitionIsLegacyLayout(t *testing.T) {
 	session(t, Config{DataDir: dir}, func(b *Bus) {
 		epoch = b.Epoch("r")
 		offs = appendN(t, b, "r", 2)
-		cfg := streamInfo(t, b, DefaultStream).Config
+		cfg := streamInfo(t, b, DefaultConfig().Stream).Config
 		if !slices.Equal(cfg.Subjects, []string{"room.*"}) || cfg.RePublish == nil ||
 			cfg.RePublish.Source != "room.>" || cfg.RePublish.Destination != "live.room.>" {
 			t.Fatalf("stream config %+v", cfg)
@@ -317,7 +317,7 @@ func TestOnePartitionIsLegacyLayout(t *testing.T) {
 	if b.Epoch("r") != epoch {
 		t.Fatalf("epoch %s, legacy stream had %s", b.Epoch("r"), epoch)
 	}
-	if got := streamInfo(t, b, DefaultStream).Config.Metadata[partitionsKey]; got != "1" {
+	if got := streamInfo(t, b, DefaultConfig().Stream).Config.Metadata[partitionsKey]; got != "1" {
 		t.Fatalf("count recorded as %q", got)
 	}
 	msgs, complete, err := b.After(ctxT(t), "r", 0, 0)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
-	"time"
 
 	"github.com/lesismal/nbio/logging"
 
@@ -38,6 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "(setup, a dead server or worker) or, with --check, when a goal was missed.\n")
 	}
 	var cfg bench.Config
+	d := bench.DefaultConfig()
 	var serverArgs stringList
 	fs.StringVar(&cfg.Scenario, "scenario", "", "scenario to run (required): idle, hot-room, many-rooms, low-rate, connect-storm, ingress")
 	fs.StringVar(&cfg.URL, "url", "", "target a running server: ws://host:port/ws or http://host:port (empty: start one)")
@@ -45,22 +45,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.APIKey, "api-key", "", "HTTP API key of a running server (with --url)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server, for RSS and CPU sampling (with --url)")
 	fs.Var(&serverArgs, "server-arg", "extra flag for the started server, e.g. --server-arg=--batch-window=20ms (repeatable)")
-	fs.IntVar(&cfg.Viewers, "viewers", 0, "connections (0: the scenario's default)")
-	fs.IntVar(&cfg.Rooms, "rooms", 0, "rooms; viewer i joins room i mod rooms (0: the scenario's default)")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "messages per second published over all rooms (0: the scenario's default)")
-	fs.IntVar(&cfg.Batch, "batch", 0, "messages per publish request, 1–1000 (0: the scenario's default)")
-	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "measured publishing or sending time")
-	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "publishing or sending before the measured time (latencies not recorded); negative: none")
-	fs.DurationVar(&cfg.Settle, "settle", 5*time.Second, "idle, connect-storm: rest before reading the server's RSS")
-	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "after publishing, the longest wait for the last deliveries")
-	fs.IntVar(&cfg.PerWorker, "per-worker", 9000, "most connections per worker process (open files are limited per process)")
-	fs.Float64Var(&cfg.SamplePercent, "sample", 1, "percent of viewers that check every offset and prev (at least 10)")
-	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 256, "dials in flight per worker")
-	fs.IntVar(&cfg.Window, "window", 4, "ingress: sends in flight per connection")
-	fs.Float64Var(&cfg.SendRate, "send-rate", 8, "ingress: sends per second per connection, under the server's --msg-rate (negative: as fast as acks return)")
-	fs.IntVar(&cfg.Publishers, "publishers", 128, "publish requests in flight")
-	fs.IntVar(&cfg.Sources, "sources", 253, "source addresses 127.0.0.2… to spread connections over (-1: let the kernel choose)")
-	compression := fs.Bool("compression", true, "viewers offer permessage-deflate, as browsers do (the server compresses each frame once)")
+	fs.IntVar(&cfg.Viewers, "viewers", d.Viewers, "connections (0: the scenario's default)")
+	fs.IntVar(&cfg.Rooms, "rooms", d.Rooms, "rooms; viewer i joins room i mod rooms (0: the scenario's default)")
+	fs.Float64Var(&cfg.Rate, "rate", d.Rate, "messages per second published over all rooms (0: the scenario's default)")
+	fs.IntVar(&cfg.Batch, "batch", d.Batch, "messages per publish request, 1–1000 (0: the scenario's default)")
+	fs.DurationVar(&cfg.Duration, "duration", d.Duration, "measured publishing or sending time")
+	fs.DurationVar(&cfg.Warmup, "warmup", d.Warmup, "publishing or sending before the measured time (latencies not recorded); negative: none")
+	fs.DurationVar(&cfg.Settle, "settle", d.Settle, "idle, connect-storm: rest before reading the server's RSS")
+	fs.DurationVar(&cfg.Drain, "drain", d.Drain, "after publishing, the longest wait for the last deliveries")
+	fs.IntVar(&cfg.PerWorker, "per-worker", d.PerWorker, "most connections per worker process (open files are limited per process)")
+	fs.Float64Var(&cfg.SamplePercent, "sample", d.SamplePercent, "percent of viewers that check every offset and prev (at least 10)")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", d.DialConcurrency, "dials in flight per worker")
+	fs.IntVar(&cfg.Window, "window", d.Window, "ingress: sends in flight per connection")
+	fs.Float64Var(&cfg.SendRate, "send-rate", d.SendRate, "ingress: sends per second per connection, under the server's --msg-rate (negative: as fast as acks return)")
+	fs.IntVar(&cfg.Publishers, "publishers", d.Publishers, "publish requests in flight")
+	fs.IntVar(&cfg.Sources, "sources", d.Sources, "source addresses 127.0.0.2… to spread connections over (-1: let the kernel choose)")
+	compression := fs.Bool("compression", !d.NoCompression, "viewers offer permessage-deflate, as browsers do (the server compresses each frame once)")
 	fs.BoolVar(&cfg.Check, "check", false, "exit 1 when a goal is missed")
 	jsonOut := fs.Bool("json", false, "print the summary as one JSON object (fields: see internal/bench/report.go and docs/benchmarks.md)")
 	quiet := fs.Bool("quiet", false, "no progress lines")

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"go.uber.org/goleak"
 
+	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DANMAKU_TEST_MAIN") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"))
+	leaktest.Main(m)
 }
 
 // startProcess runs "danmaku serve" as a child process and returns it with
@@ -237,6 +237,31 @@ func TestImmediateSIGTERM(t *testing.T) {
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatalf("serve hung after SIGTERM\n%s", stderr)
+		}
+	}
+}
+
+// Every usage error of serve says what was wrong, and exits 2.
+func TestServeUsageErrorsAreExplained(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data-dir", ""}, "danmaku serve: usage: --data-dir must not be empty"},
+		{[]string{"--log-level", "loud"}, "danmaku serve: usage: --log-level must be debug, info, warn or error"},
+		{[]string{"--filter-mode", "maybe"}, "danmaku serve: usage: --filter-mode must be reject or mask"},
+		{[]string{"extra"}, "danmaku serve: usage: unexpected arguments: extra"},
+		{[]string{"--batch-window", "soon"}, `invalid value "soon" for flag -batch-window`},
+		{[]string{"--nope"}, "flag provided but not defined: -nope"},
+		// Out of range: found by the package's Config, still a usage error.
+		{[]string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--replay-count", "-1"}, "danmaku serve: usage: gateway: invalid config: ReplayCount is -1"},
+		{[]string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--history-size", "-5"}, "danmaku serve: usage: bus: invalid config: HistorySize is -5"},
+	} {
+		var out, errOut bytes.Buffer
+		code := Main(append([]string{"serve"}, c.args...), &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("serve %q: exit %d, stderr:\n%s\nwant exit 2 and %q", c.args, code, errOut.String(), c.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,10 +16,16 @@ import (
 	"time"
 
 	"github.com/danmaku/danmaku/internal/auth"
+	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/gateway"
+	"github.com/danmaku/danmaku/internal/logic"
 )
 
 // serveFlags registers every serve flag on fs and returns the config they
-// fill. Defaults here are the documented ones (docs/operations.md).
+// fill. A flag for a package's setting takes its default from the package's
+// DefaultConfig; settings without a flag stay zero, which New reads as the
+// default. docs/operations.md lists the flags, and TestFlagTable keeps that
+// list, its defaults and --help the same.
 func serveFlags(fs *flag.FlagSet) *serveOptions {
 	o := &serveOptions{}
 	cfg := &o.cfg
@@ -28,35 +35,36 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "public listen address: /ws, /v1/…, demo page, /healthz, /readyz, /metrics")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", "", "admin listen address for pprof (empty: off)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM, close viewers with 4000 spread over this long")
-	fs.Var(keys, "api-key", "HTTP API key (repeatable; env: comma-separated); if none, one is generated and printed")
+	fs.Var(keys, "api-key", "HTTP API key (repeatable; env: comma-separated); if none and no --api-key-file, one is generated and printed")
 
-	fs.StringVar(&cfg.Bus.DataDir, "data-dir", "./data", "JetStream store directory of the embedded NATS server")
-	fs.StringVar(&cfg.Bus.URL, "nats-url", "", "external NATS URL (empty: embed a server)")
-	fs.StringVar(&cfg.Bus.Listen, "nats-listen", "", "client listen address of the embedded NATS server (empty: in-process only)")
-	fs.IntVar(&cfg.Bus.HistorySize, "history-size", 1000, "messages kept per room")
-	fs.DurationVar(&cfg.Bus.HistoryTTL, "history-ttl", 24*time.Hour, "how long messages are kept")
+	b, db := &cfg.Bus, bus.DefaultConfig()
+	fs.StringVar(&b.DataDir, "data-dir", "./data", "JetStream store directory of the embedded NATS server")
+	fs.StringVar(&b.URL, "nats-url", db.URL, "external NATS URL (empty: embed a server)")
+	fs.StringVar(&b.Listen, "nats-listen", db.Listen, "client listen address of the embedded NATS server (empty: in-process only)")
+	fs.IntVar(&b.HistorySize, "history-size", db.HistorySize, "messages kept per room")
+	fs.DurationVar(&b.HistoryTTL, "history-ttl", db.HistoryTTL, "how long messages are kept")
 
-	g := &cfg.Gateway
-	fs.IntVar(&g.Buckets, "buckets", 0, "connection shards (0: 2×GOMAXPROCS)")
-	fs.IntVar(&g.MaxRoomsPerConn, "max-rooms-per-conn", 8, "rooms one connection may join")
-	fs.DurationVar(&g.BatchWindow, "batch-window", 50*time.Millisecond, "merge window of a busy room (an idle room flushes at once)")
-	fs.IntVar(&g.BatchMaxMessages, "batch-max", 500, "messages per batch before an early flush")
-	fs.IntVar(&g.MaxPendingBytes, "max-pending-bytes", 1<<20, "unsent bytes a viewer may queue before it is closed with 4008")
-	fs.DurationVar(&g.IdleTimeout, "idle-timeout", 60*time.Second, "close a silent connection with 4012 after this long")
-	fs.DurationVar(&g.HandshakeTimeout, "handshake-timeout", 5*time.Second, "time allowed for the HTTP upgrade request; idle HTTP keep-alive")
-	fs.IntVar(&g.MaxMessageBytes, "max-message-bytes", 4096, "largest client message (after decompression); larger closes with 1009")
-	fs.IntVar(&g.ReplayCount, "replay-count", 50, "recent messages sent on a fresh join or a resume that cannot recover (0: none)")
-	fs.IntVar(&g.RecentPerRoom, "recent-per-room", 64, "delivered messages each room keeps in memory for fast resume")
-	fs.IntVar(&g.ResumeLimit, "resume-limit", 1000, "most messages one resume replays")
-	fs.DurationVar(&g.OnlineInterval, "online-interval", 2*time.Second, "least time between two online-count updates of a room")
+	g, d := &cfg.Gateway, gateway.DefaultConfig()
+	fs.IntVar(&g.Buckets, "buckets", d.Buckets, "connection shards (0: 2×GOMAXPROCS)")
+	fs.IntVar(&g.MaxRoomsPerConn, "max-rooms-per-conn", d.MaxRoomsPerConn, "rooms one connection may join")
+	fs.DurationVar(&g.BatchWindow, "batch-window", d.BatchWindow, "merge window of a busy room (an idle room flushes at once)")
+	fs.IntVar(&g.BatchMaxMessages, "batch-max", d.BatchMaxMessages, "messages per batch before an early flush")
+	fs.IntVar(&g.MaxPendingBytes, "max-pending-bytes", d.MaxPendingBytes, "unsent bytes a viewer may queue before it is closed with 4008")
+	fs.DurationVar(&g.IdleTimeout, "idle-timeout", d.IdleTimeout, "close a silent connection with 4012 after this long")
+	fs.DurationVar(&g.HandshakeTimeout, "handshake-timeout", d.HandshakeTimeout, "time allowed for the HTTP upgrade request; idle HTTP keep-alive")
+	fs.IntVar(&g.MaxMessageBytes, "max-message-bytes", d.MaxMessageBytes, "largest client message (after decompression); larger closes with 1009")
+	fs.IntVar(&g.ReplayCount, "replay-count", d.ReplayCount, "recent messages sent on a fresh join or a resume that cannot recover (0: none)")
+	fs.IntVar(&g.RecentPerRoom, "recent-per-room", d.RecentPerRoom, "delivered messages each room keeps in memory for fast resume")
+	fs.IntVar(&g.ResumeLimit, "resume-limit", d.ResumeLimit, "most messages one resume replays")
+	fs.DurationVar(&g.OnlineInterval, "online-interval", d.OnlineInterval, "least time between two online-count updates of a room")
 	fs.Var(&o.origins, "allowed-origins", "Origin values browsers may connect from, repeatable or comma-separated; \"*\" allows any (default: same origin only)")
-	fs.IntVar(&g.MaxConns, "max-conns", 0, "connections this node accepts; more get HTTP 503 (0: no cap)")
-	fs.IntVar(&g.MaxConnsPerIP, "max-conns-per-ip", 1000, "connections from one IP address; more get HTTP 503 (0: no cap)")
-	fs.Float64Var(&g.ConnRate, "conn-rate", 0, "new connections per second on this node; more get HTTP 503 (0: no cap)")
-	fs.IntVar(&g.ConnBurst, "conn-burst", 0, "burst allowed above --conn-rate (0: one second's worth)")
-	fs.Float64Var(&g.MessageRate, "msg-rate", 10, "messages per second one connection may send; past it rate_limited, then 4013 (negative: no limit)")
-	fs.IntVar(&g.MessageBurst, "msg-burst", 20, "burst allowed above --msg-rate")
-	fs.BoolVar(&o.compression, "compression", true, "offer permessage-deflate to viewers")
+	fs.IntVar(&g.MaxConns, "max-conns", d.MaxConns, "connections this node accepts; more get HTTP 503 (0: no cap)")
+	fs.IntVar(&g.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "connections from one IP address; more get HTTP 503 (0: no cap)")
+	fs.Float64Var(&g.ConnRate, "conn-rate", d.ConnRate, "new connections per second on this node; more get HTTP 503 (0: no cap)")
+	fs.IntVar(&g.ConnBurst, "conn-burst", d.ConnBurst, "burst allowed above --conn-rate (0: one second's worth)")
+	fs.Float64Var(&g.MessageRate, "msg-rate", d.MessageRate, "messages per second one connection may send; past it rate_limited, then 4013 (negative: no limit)")
+	fs.IntVar(&g.MessageBurst, "msg-burst", d.MessageBurst, "burst allowed above --msg-rate")
+	fs.BoolVar(&o.compression, "compression", !d.DisableCompression, "offer permessage-deflate to viewers")
 
 	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 key for viewer tokens: a value, file:PATH or base64:… (empty: no HS256)")
 	fs.StringVar(&o.jwtPublicKey, "jwt-public-key", "", "PEM file with the RS256/EdDSA/ES256 public key for viewer tokens (empty: none)")
@@ -64,18 +72,18 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&cfg.Auth.Issuer, "jwt-issuer", "", "required iss claim (empty: not checked)")
 	fs.StringVar(&cfg.Auth.Audience, "jwt-audience", "", "required aud claim (empty: not checked)")
 	fs.StringVar(&o.userIDKey, "user-id-key", "", "key for the public user ids viewers see: a value, file:PATH or base64:… (default: derived from --jwt-secret, else kept in <data-dir>/user-id.key)")
-	fs.BoolVar(&g.RequireAuth, "require-auth", false, "close connections that do not authenticate within --handshake-timeout with 4501")
+	fs.BoolVar(&g.RequireAuth, "require-auth", d.RequireAuth, "close connections that do not authenticate within --handshake-timeout with 4501")
 	fs.StringVar(&cfg.AnonymousSend, "anonymous-send", "auto", "whether guests may send: on, off, or auto (on only when no JWT key is configured)")
 	fs.StringVar(&cfg.APIKeyFile, "api-key-file", "", "file with more HTTP API keys, one per line; reread on SIGHUP")
 	fs.StringVar(&cfg.BlockedWordsFile, "blocked-words-file", "", "keyword filter word list, one per line; reread on SIGHUP and POST /v1/filter/reload")
 	fs.StringVar(&o.filterMode, "filter-mode", "reject", "keyword filter mode: reject (nack blocked_content) or mask (matched characters become *)")
 
-	l := &cfg.Logic
-	fs.IntVar(&l.SendRate, "send-rate", 20, "messages one user may send per --send-window (negative: no limit)")
-	fs.DurationVar(&l.SendWindow, "send-window", 30*time.Second, "window of --send-rate")
-	fs.DurationVar(&l.DuplicateWindow, "duplicate-window", 30*time.Second, "refuse the same text from the same user within this (negative: off)")
-	fs.IntVar(&l.MaxTextRunes, "max-text-runes", 100, "longest message text, in characters")
-	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", 1<<20, "largest HTTP API request body")
+	l, dl := &cfg.Logic, logic.DefaultConfig()
+	fs.IntVar(&l.SendRate, "send-rate", dl.SendRate, "messages one user may send per --send-window (negative: no limit)")
+	fs.DurationVar(&l.SendWindow, "send-window", dl.SendWindow, "window of --send-rate")
+	fs.DurationVar(&l.DuplicateWindow, "duplicate-window", dl.DuplicateWindow, "refuse the same text from the same user within this (negative: off)")
+	fs.IntVar(&l.MaxTextRunes, "max-text-runes", dl.MaxTextRunes, "longest message text, in characters")
+	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", dl.MaxBodyBytes, "largest HTTP API request body")
 
 	o.logLevel, o.logFormat = logLevel, logFormat
 	return o
@@ -120,12 +128,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return fmt.Errorf("%w: --filter-mode must be reject or mask", errUsage)
 	}
-	if cfg.Gateway.ReplayCount == 0 {
-		cfg.Gateway.ReplayCount = -1 // the flag's 0 means none; the Config's zero means the default
-	}
-	if need := int(cfg.Logic.MaxBodyBytes) + 64<<10; cfg.Gateway.MaxRequestBytes < need {
-		cfg.Gateway.MaxRequestBytes = need
-	}
 	log, err := newLogger(stderr, *o.logLevel, *o.logFormat)
 	if err != nil {
 		return err
@@ -142,9 +144,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := StartServer(ctx, *cfg)
 	if err != nil {
+		if errors.Is(err, bus.ErrInvalidConfig) || errors.Is(err, gateway.ErrInvalidConfig) || errors.Is(err, logic.ErrInvalidConfig) {
+			return fmt.Errorf("%w: %w", errUsage, err) // a flag value out of range
+		}
 		return err
 	}
-	printBanner(stdout, srv, cfg, generated)
+	printBanner(stdout, srv.gateway.Addr().String(), cfg, generated, srv.fileKeys)
 	log.Info("serving", "addr", srv.gateway.Addr().String(), "data_dir", cfg.Bus.DataDir, "epochs", srv.bus.Epochs())
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -193,8 +198,12 @@ func newAPIKey() string {
 	return "dmk_" + hex.EncodeToString(b[:])
 }
 
-func printBanner(w io.Writer, srv *Server, cfg *ServerConfig, generated bool) {
-	host, port, _ := net.SplitHostPort(srv.gateway.Addr().String())
+// printBanner tells a new user where everything is and how to post a first
+// message: with the generated key itself, or with $KEY standing for one of
+// the configured keys, which are never printed. fileKeys is how many keys
+// the key file held.
+func printBanner(w io.Writer, addr string, cfg *ServerConfig, generated bool, fileKeys int) {
+	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
 		host = "localhost"
 	}
@@ -204,14 +213,30 @@ func printBanner(w io.Writer, srv *Server, cfg *ServerConfig, generated bool) {
 	fmt.Fprintf(w, "  WebSocket:  %s/ws\n", strings.Replace(base, "http", "ws", 1))
 	fmt.Fprintf(w, "  HTTP API:   %s/v1/\n", base)
 	fmt.Fprintf(w, "  Metrics:    %s/metrics\n", base)
+	key := "$KEY"
 	if generated {
-		fmt.Fprintf(w, "  API key:    %s  (generated; pass --api-key to choose one)\n", cfg.Logic.APIKeys[0])
+		key = cfg.Logic.APIKeys[0]
+		fmt.Fprintf(w, "  API key:    %s  (generated; pass --api-key or --api-key-file to choose)\n", key)
 	} else {
-		n := fmt.Sprint(len(cfg.Logic.APIKeys))
-		if cfg.APIKeyFile != "" {
-			n += " + those in " + cfg.APIKeyFile
+		var from []string
+		if n := len(cfg.Logic.APIKeys); n > 0 {
+			from = append(from, keyCount(n)+" from --api-key")
 		}
-		fmt.Fprintf(w, "  API keys:   %s configured\n", n)
+		if cfg.APIKeyFile != "" {
+			from = append(from, keyCount(fileKeys)+" from "+cfg.APIKeyFile)
+		}
+		fmt.Fprintf(w, "  API keys:   %s\n", strings.Join(from, ", "))
 	}
-	fmt.Fprintf(w, "\nTry: curl -H 'Authorization: Bearer <api key>' -d '{\"messages\":[{\"text\":\"hello\"}]}' %s/v1/rooms/lobby/messages\n\n", base)
+	fmt.Fprintf(w, "\nTry: curl -H \"Authorization: Bearer %s\" -d '{\"messages\":[{\"text\":\"hello\"}]}' %s/v1/rooms/lobby/messages\n", key, base)
+	if !generated {
+		fmt.Fprintln(w, "     with KEY set to one of those API keys")
+	}
+	fmt.Fprintln(w)
+}
+
+func keyCount(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }

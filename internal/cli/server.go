@@ -35,9 +35,11 @@ type ServerConfig struct {
 	// DrainTimeout spreads the closing of connections on shutdown.
 	DrainTimeout time.Duration
 	Bus          bus.Config
-	Gateway      gateway.Config
-	Logic        logic.Config
-	Logger       *slog.Logger
+	// Gateway's MaxRequestBytes, a whole HTTP request on the shared port,
+	// follows Logic's MaxBodyBytes with room for headers when it is 0.
+	Gateway gateway.Config
+	Logic   logic.Config
+	Logger  *slog.Logger
 	// BlockedWordsFile is the keyword filter's word list, one per line
 	// ("" filters nothing). Reload rereads it.
 	BlockedWordsFile string
@@ -64,6 +66,8 @@ type Server struct {
 	logic   *logic.Logic
 	admin   *http.Server
 	adminCh chan error
+
+	fileKeys int // API keys read from APIKeyFile at start
 }
 
 // StartServer starts a node and returns once it is serving.
@@ -97,6 +101,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	s.fileKeys = len(keys) - len(cfg.Logic.APIKeys)
 	verifier, err := s.verifier()
 	if err != nil {
 		return fail(err)
@@ -127,6 +132,10 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	s.logic = l
 
 	gc := cfg.Gateway
+	if gc.MaxRequestBytes == 0 {
+		// Cut off a request too large for the API before it is read whole.
+		gc.MaxRequestBytes = int(l.Config().MaxBodyBytes) + 64<<10
+	}
 	gc.History, gc.Sender, gc.Metrics, gc.Logger = b, l, m, log.With("component", "gateway")
 	gc.Moderation, gc.Moderator, gc.Verifier = mod, l, verifier
 	g, err = gateway.New(gc)
@@ -151,7 +160,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("/", web.Handler(web.Options{MaxTextRunes: lc.MaxTextRunes}))
+	mux.Handle("/", web.Handler(web.Options{MaxTextRunes: l.Config().MaxTextRunes}))
 	if err := g.Start(cfg.Addr, mux); err != nil {
 		_ = g.Close()
 		return fail(err)

@@ -3,9 +3,7 @@ package filter
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/danmaku/danmaku/internal/leaktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/danmaku/danmaku/internal/auth"
+	"github.com/danmaku/danmaku/internal/defaults"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/internal/moderation"
 	"github.com/danmaku/danmaku/protocol"
@@ -46,8 +49,12 @@ type Presence interface {
 	Remote(room string) int64
 }
 
-// Config configures a Gateway. Each field's zero value selects the default
-// named in its comment.
+// Config configures a Gateway. DefaultConfig returns the recommended
+// settings, which "danmaku serve" shows as its flag defaults. A zero field
+// means what its comment says: where zero is no useful value (a window, a
+// size, a count, a timeout), it means the default from DefaultConfig, and a
+// negative value is refused; where zero is a meaningful setting (none, no
+// cap), it means that, and DefaultConfig may recommend another value.
 type Config struct {
 	// History is the bus. Required.
 	History History
@@ -74,47 +81,49 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Buckets is the number of connection shards, rounded up to a power of
-	// two. 0 means 2×GOMAXPROCS.
+	// two. 0 means 2×GOMAXPROCS, which is also the default.
 	Buckets int
-	// MaxRoomsPerConn is how many rooms one connection may join. 0 means 8.
+	// MaxRoomsPerConn is how many rooms one connection may join. 0 means
+	// the default.
 	MaxRoomsPerConn int
 	// BatchWindow is how long a busy room merges messages before flushing.
-	// An idle room flushes at once. 0 means 50ms.
+	// An idle room flushes at once. 0 means the default.
 	BatchWindow time.Duration
 	// BatchMaxMessages flushes a batch early when it reaches this many
-	// messages. 0 means 500.
+	// messages. 0 means the default.
 	BatchMaxMessages int
 	// MaxPendingBytes is how many unsent bytes a viewer may have queued
-	// before it is closed with 4008. 0 means 1 MiB.
+	// before it is closed with 4008. 0 means the default.
 	MaxPendingBytes int
 	// IdleTimeout closes a connection that sent nothing for this long with
-	// 4012. 0 means 60s.
+	// 4012. 0 means the default.
 	IdleTimeout time.Duration
 	// HandshakeTimeout bounds the HTTP request that carries the upgrade. 0
-	// means 5s.
+	// means the default.
 	HandshakeTimeout time.Duration
 	// MaxMessageBytes closes a connection that sends a larger message with
-	// 1009, after decompression. 0 means 4096.
+	// 1009, after decompression. 0 means the default.
 	MaxMessageBytes int
 	// MaxRequestBytes bounds a whole HTTP request (headers and body) on the
-	// shared port; larger requests are cut off. 0 means 4 MiB.
+	// shared port; larger requests are cut off. 0 means the default.
 	MaxRequestBytes int
 	// ReplayCount is how many recent messages a join without a usable since
-	// gets. 0 means 50; negative means none.
+	// gets. 0 means none; DefaultConfig sends some.
 	ReplayCount int
 	// RecentPerRoom is how many delivered messages each room keeps in memory
-	// to serve resumes without reading the store. 0 means 64.
+	// to serve resumes without reading the store; it is raised to
+	// ReplayCount if lower. 0 means the default.
 	RecentPerRoom int
 	// ResumeLimit is the most messages one resume may replay; a larger gap
-	// is answered with recovered:false. 0 means 1000.
+	// is answered with recovered:false. 0 means the default.
 	ResumeLimit int
 	// OnlineInterval is the least time between two online updates of a
-	// room. 0 means 2s.
+	// room. 0 means the default.
 	OnlineInterval time.Duration
 	// MaxBadMessages is how many malformed messages (bad JSON, not an
 	// object, no op, bad field types or room names) a connection may send
 	// within one minute before it is closed with 4400. Unknown ops are not
-	// counted. 0 means 10.
+	// counted. 0 means the default.
 	MaxBadMessages int
 	// AllowedOrigins lists the Origin values a browser handshake may carry,
 	// like "https://example.com". nil or empty allows the same origin only
@@ -124,7 +133,8 @@ type Config struct {
 	// MaxConns caps this node's connections; past it handshakes get HTTP
 	// 503 with Retry-After. 0 means no cap.
 	MaxConns int
-	// MaxConnsPerIP caps connections from one IP address. 0 means no cap.
+	// MaxConnsPerIP caps connections from one IP address. 0 means no cap;
+	// DefaultConfig sets one.
 	MaxConnsPerIP int
 	// ConnRate caps new connections per second on this node (token bucket
 	// with ConnBurst). 0 means no cap.
@@ -134,17 +144,73 @@ type Config struct {
 	// MessageRate is how many messages per second one connection may send
 	// (token bucket with MessageBurst); past it messages are refused with
 	// rate_limited, and a connection that keeps flooding is closed with
-	// 4013. 0 means 10; negative means no limit.
+	// 4013. 0 means the default; negative means no limit.
 	MessageRate float64
-	// MessageBurst is the burst of MessageRate. 0 means 20.
+	// MessageBurst is the burst of MessageRate. 0 means the default.
 	MessageBurst int
-	// Compression offers permessage-deflate. The zero value offers it; set
-	// DisableCompression to refuse.
+	// DisableCompression refuses permessage-deflate; the zero value offers
+	// it.
 	DisableCompression bool
 }
 
-func (c *Config) setDefaults() {
-	if c.Buckets <= 0 {
+// ErrInvalidConfig is returned by New for a Config it cannot honour.
+var ErrInvalidConfig = errors.New("gateway: invalid config")
+
+// DefaultConfig returns the recommended settings: the defaults of
+// "danmaku serve" (docs/operations.md lists them) and what a zero field
+// stands for.
+func DefaultConfig() Config {
+	return Config{
+		MaxRoomsPerConn:  8,
+		BatchWindow:      50 * time.Millisecond,
+		BatchMaxMessages: 500,
+		MaxPendingBytes:  1 << 20,
+		IdleTimeout:      60 * time.Second,
+		HandshakeTimeout: 5 * time.Second,
+		MaxMessageBytes:  4096,
+		MaxRequestBytes:  4 << 20,
+		ReplayCount:      50,
+		RecentPerRoom:    64,
+		ResumeLimit:      1000,
+		OnlineInterval:   2 * time.Second,
+		MaxBadMessages:   10,
+		// One address rarely needs more; behind a proxy every viewer has
+		// the proxy's address, and the operator sets 0.
+		MaxConnsPerIP: 1000,
+		MessageRate:   10,
+		MessageBurst:  20,
+	}
+}
+
+// withDefaults returns c with its zero fields filled from DefaultConfig, or
+// an error naming every field out of range.
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	err := errors.Join(
+		defaults.NonNegative("Buckets", c.Buckets),
+		defaults.Positive("MaxRoomsPerConn", &c.MaxRoomsPerConn, d.MaxRoomsPerConn),
+		defaults.Positive("BatchWindow", &c.BatchWindow, d.BatchWindow),
+		defaults.Positive("BatchMaxMessages", &c.BatchMaxMessages, d.BatchMaxMessages),
+		defaults.Positive("MaxPendingBytes", &c.MaxPendingBytes, d.MaxPendingBytes),
+		defaults.Positive("IdleTimeout", &c.IdleTimeout, d.IdleTimeout),
+		defaults.Positive("HandshakeTimeout", &c.HandshakeTimeout, d.HandshakeTimeout),
+		defaults.Positive("MaxMessageBytes", &c.MaxMessageBytes, d.MaxMessageBytes),
+		defaults.Positive("MaxRequestBytes", &c.MaxRequestBytes, d.MaxRequestBytes),
+		defaults.NonNegative("ReplayCount", c.ReplayCount),
+		defaults.Positive("RecentPerRoom", &c.RecentPerRoom, d.RecentPerRoom),
+		defaults.Positive("ResumeLimit", &c.ResumeLimit, d.ResumeLimit),
+		defaults.Positive("OnlineInterval", &c.OnlineInterval, d.OnlineInterval),
+		defaults.Positive("MaxBadMessages", &c.MaxBadMessages, d.MaxBadMessages),
+		defaults.NonNegative("MaxConns", c.MaxConns),
+		defaults.NonNegative("MaxConnsPerIP", c.MaxConnsPerIP),
+		defaults.NonNegative("ConnRate", c.ConnRate),
+		defaults.NonNegative("ConnBurst", c.ConnBurst),
+		defaults.Positive("MessageBurst", &c.MessageBurst, d.MessageBurst),
+	)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if c.Buckets == 0 {
 		c.Buckets = 2 * runtime.GOMAXPROCS(0)
 	}
 	n := 1
@@ -152,59 +218,14 @@ func (c *Config) setDefaults() {
 		n <<= 1
 	}
 	c.Buckets = n
-	if c.MaxRoomsPerConn <= 0 {
-		c.MaxRoomsPerConn = 8
-	}
-	if c.BatchWindow <= 0 {
-		c.BatchWindow = 50 * time.Millisecond
-	}
-	if c.BatchMaxMessages <= 0 {
-		c.BatchMaxMessages = 500
-	}
-	if c.MaxPendingBytes <= 0 {
-		c.MaxPendingBytes = 1 << 20
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 60 * time.Second
-	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = 5 * time.Second
-	}
-	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 4096
-	}
-	if c.MaxRequestBytes <= 0 {
-		c.MaxRequestBytes = 4 << 20
-	}
-	if c.ReplayCount == 0 {
-		c.ReplayCount = 50
-	}
-	if c.ReplayCount < 0 {
-		c.ReplayCount = 0
-	}
-	if c.RecentPerRoom <= 0 {
-		c.RecentPerRoom = 64
-	}
-	if c.ResumeLimit <= 0 {
-		c.ResumeLimit = 1000
-	}
-	if c.OnlineInterval <= 0 {
-		c.OnlineInterval = 2 * time.Second
-	}
-	if c.MaxBadMessages <= 0 {
-		c.MaxBadMessages = 10
-	}
-	if c.ConnBurst <= 0 {
+	// A fresh join replays from the room's memory, so it must hold as many.
+	c.RecentPerRoom = max(c.RecentPerRoom, c.ReplayCount)
+	if c.ConnBurst == 0 {
 		c.ConnBurst = int(c.ConnRate)
 	}
-	if c.MessageRate == 0 {
-		c.MessageRate = 10
-	}
+	defaults.Or(&c.MessageRate, d.MessageRate)
 	if c.MessageRate < 0 {
 		c.MessageRate = float64(rate.Inf)
-	}
-	if c.MessageBurst <= 0 {
-		c.MessageBurst = 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -212,4 +233,5 @@ func (c *Config) setDefaults() {
 	if c.Metrics == nil {
 		c.Metrics = metrics.New()
 	}
+	return c, nil
 }

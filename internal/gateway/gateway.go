@@ -49,9 +49,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.History == nil || cfg.Sender == nil {
 		return nil, fmt.Errorf("gateway: Config.History and Config.Sender are required")
 	}
-	cfg.setDefaults()
-	if cfg.RecentPerRoom < cfg.ReplayCount {
-		cfg.RecentPerRoom = cfg.ReplayCount
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	g := &Gateway{
 		cfg:     cfg,

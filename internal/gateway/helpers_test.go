@@ -8,17 +8,12 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"go.uber.org/goleak"
 
+	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/protocol"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// nbio's task pool keeps its workers for the process; documented in DESIGN.md.
-		goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"),
-	)
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // viewer is a test WebSocket client speaking the raw protocol.
 type viewer struct {

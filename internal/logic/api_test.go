@@ -9,15 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/internal/stacktest"
 	"github.com/danmaku/danmaku/protocol"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"))
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 func apiError(t *testing.T, body []byte) protocol.ErrorDetail {
 	t.Helper()

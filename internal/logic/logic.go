@@ -31,8 +31,11 @@ type Store interface {
 	Delete(ctx context.Context, room string, offset uint64) error
 }
 
-// Config configures Logic. Each field's zero value selects the default named
-// in its comment.
+// Config configures Logic. DefaultConfig returns the recommended settings,
+// which "danmaku serve" shows as its flag defaults. A zero field means what
+// its comment says: where zero is no useful value (a size, a window, a
+// rate), it means the default from DefaultConfig; where zero is a
+// meaningful setting (none, off), it means that.
 type Config struct {
 	// Store is the bus. Required.
 	Store Store
@@ -40,11 +43,11 @@ type Config struct {
 	// HTTP API. Empty refuses every API request.
 	APIKeys []string
 	// MaxTextRunes is the longest text, in runes, a message may have. 0
-	// means 100.
+	// means the default.
 	MaxTextRunes int
-	// MaxBodyBytes bounds an HTTP request body. 0 means 1 MiB.
+	// MaxBodyBytes bounds an HTTP request body. 0 means the default.
 	MaxBodyBytes int64
-	// MaxDataBytes bounds a message's data object. 0 means 2048.
+	// MaxDataBytes bounds a message's data object. 0 means the default.
 	MaxDataBytes int
 	// Online returns a room's viewer count for GET /v1/rooms/{room}. nil
 	// reports 0.
@@ -66,9 +69,9 @@ type Config struct {
 	// zero value lets guests send.
 	DenyAnonymousSend bool
 	// SendRate is how many messages one user may send per SendWindow. 0
-	// means 20; negative means no limit.
+	// means the default; negative means no limit.
 	SendRate int
-	// SendWindow is the window of SendRate. 0 means 30s.
+	// SendWindow is the window of SendRate. 0 means the default.
 	SendWindow time.Duration
 	// Filter is the keyword filter; nil or an empty list filters nothing.
 	Filter *filter.Holder
@@ -79,7 +82,7 @@ type Config struct {
 	// returns its size; nil answers 503.
 	ReloadFilter func() (int, error)
 	// DuplicateWindow refuses the same text from the same user within it.
-	// 0 means 30s; negative disables the check.
+	// 0 means the default; negative disables the check.
 	DuplicateWindow time.Duration
 }
 
@@ -95,41 +98,9 @@ type Logic struct {
 
 // New returns a Logic.
 func New(cfg Config) (*Logic, error) {
-	if cfg.Store == nil {
-		return nil, fmt.Errorf("logic: Config.Store is required")
-	}
-	if cfg.MaxTextRunes <= 0 {
-		cfg.MaxTextRunes = 100
-	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 1 << 20
-	}
-	if cfg.MaxDataBytes <= 0 {
-		cfg.MaxDataBytes = 2048
-	}
-	if cfg.Online == nil {
-		cfg.Online = func(string) int64 { return 0 }
-	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = metrics.New()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.PublicID == nil {
-		cfg.PublicID = func(s string) string { return s }
-	}
-	if cfg.SendRate == 0 {
-		cfg.SendRate = 20
-	}
-	if cfg.SendWindow <= 0 {
-		cfg.SendWindow = 30 * time.Second
-	}
-	if cfg.DuplicateWindow == 0 {
-		cfg.DuplicateWindow = 30 * time.Second
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	l := &Logic{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, mod: cfg.Moderation,
 		senders: newSenders(max(cfg.SendRate, 0), cfg.SendWindow, cfg.DuplicateWindow)}

@@ -10,10 +10,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-)
 
-// DefaultBucket is the KV bucket used when Config.Bucket is "".
-const DefaultBucket = "danmaku_moderation"
+	"github.com/danmaku/danmaku/internal/defaults"
+)
 
 const (
 	// opTimeout bounds an operation whose context has no deadline.
@@ -27,15 +26,18 @@ const (
 	retryDelay     = 250 * time.Millisecond
 )
 
-// Config configures a Store.
+// Config configures a Store. A zero field means what its comment says:
+// where zero is no useful value (a name, a replica count), it means the
+// default from DefaultConfig.
 type Config struct {
 	// Conn is the NATS connection, normally bus.Bus.Conn(). Required. The
 	// Store does not close it; close the Store first.
 	Conn *nats.Conn
-	// Bucket is the KV bucket's name. "" means "danmaku_moderation".
+	// Bucket is the KV bucket's name, of [A-Za-z0-9_-]. "" means the
+	// default.
 	Bucket string
-	// Replicas of the bucket when Open creates it. 0 means 1. An existing
-	// bucket keeps its own.
+	// Replicas of the bucket when Open creates it, at most 5. 0 means the
+	// default. An existing bucket keeps its own.
 	Replicas int
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -43,21 +45,25 @@ type Config struct {
 	Now func() time.Time
 }
 
+// DefaultConfig returns what a zero field stands for.
+func DefaultConfig() Config {
+	return Config{Bucket: "danmaku_moderation", Replicas: 1}
+}
+
+// withDefaults returns cfg with its zero fields filled from DefaultConfig,
+// or an error naming every field it cannot honour.
 func (cfg Config) withDefaults() (Config, error) {
-	switch {
-	case cfg.Conn == nil:
-		return cfg, fmt.Errorf("%w: Conn is nil", ErrInvalidConfig)
-	case cfg.Replicas < 0 || cfg.Replicas > 5:
-		return cfg, fmt.Errorf("%w: Replicas %d not in 0–5", ErrInvalidConfig, cfg.Replicas)
-	}
-	if cfg.Bucket == "" {
-		cfg.Bucket = DefaultBucket
+	d := DefaultConfig()
+	defaults.Or(&cfg.Bucket, d.Bucket)
+	errs := []error{defaults.PositiveUpTo("Replicas", &cfg.Replicas, d.Replicas, 5)}
+	if cfg.Conn == nil {
+		errs = append(errs, errors.New("Config.Conn is nil"))
 	}
 	if !validBucket(cfg.Bucket) {
-		return cfg, fmt.Errorf("%w: Bucket %q is not of [A-Za-z0-9_-]", ErrInvalidConfig, cfg.Bucket)
+		errs = append(errs, fmt.Errorf("Config.Bucket %q is not of [A-Za-z0-9_-]", cfg.Bucket))
 	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 1
+	if err := errors.Join(errs...); err != nil {
+		return cfg, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

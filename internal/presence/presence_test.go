@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"go.uber.org/goleak"
 
 	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/internal/presence"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 func openBus(t *testing.T) *bus.Bus {
 	t.Helper()

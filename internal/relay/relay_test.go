@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"go.uber.org/goleak"
 
 	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/internal/logic"
 	"github.com/danmaku/danmaku/internal/relay"
 	"github.com/danmaku/danmaku/protocol"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // openBus starts a real embedded NATS with JetStream, listening on
 // loopback so that tests can open more connections to it.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -31,11 +32,17 @@ const APIKey = "test-api-key"
 // Options adjusts the node. Zero values are the production defaults, except
 // where noted.
 type Options struct {
-	Gateway gateway.Config // knobs only; History, Sender, Metrics and Logger are wired
-	Logic   logic.Config   // knobs only; Store, Online, Metrics and Logger are wired
-	// HistorySize per room; 0 means 1000.
+	// Gateway and Logic are laid over gateway.DefaultConfig() and
+	// logic.DefaultConfig(): each non-zero field replaces the default, so a
+	// test names only what it changes, and a setting whose zero means
+	// something else (ReplayCount 0 replays none, MaxConnsPerIP 0 has no
+	// cap) keeps its default here. Only knobs: History, Sender, Store,
+	// Online, Metrics and Logger are wired.
+	Gateway gateway.Config
+	Logic   logic.Config
+	// HistorySize per room; 0 means the default.
 	HistorySize int
-	// HistoryTTL; 0 means 24h.
+	// HistoryTTL; 0 means the default.
 	HistoryTTL time.Duration
 	// HistoryPartitions is bus.Config.Partitions; 0 means 1.
 	HistoryPartitions int
@@ -89,7 +96,7 @@ func (s *Stack) start(t testing.TB) error {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	lc := s.opts.Logic
+	lc := overlay(logic.DefaultConfig(), s.opts.Logic)
 	lc.APIKeys = append([]string{APIKey}, lc.APIKeys...)
 	cfg := cli.ServerConfig{
 		Addr:         s.addr,
@@ -100,7 +107,7 @@ func (s *Stack) start(t testing.TB) error {
 			HistoryTTL:  s.opts.HistoryTTL,
 			Partitions:  s.opts.HistoryPartitions,
 		},
-		Gateway:          s.opts.Gateway,
+		Gateway:          overlay(gateway.DefaultConfig(), s.opts.Gateway),
 		Logic:            lc,
 		Logger:           log,
 		BlockedWordsFile: s.opts.BlockedWordsFile,
@@ -118,6 +125,17 @@ func (s *Stack) start(t testing.TB) error {
 	s.URL = srv.URL()
 	s.WSURL = "ws://" + s.addr + "/ws"
 	return nil
+}
+
+// overlay returns base with every non-zero field of over copied onto it.
+func overlay[C any](base, over C) C {
+	b, o := reflect.ValueOf(&base).Elem(), reflect.ValueOf(over)
+	for i := range o.NumField() {
+		if f := o.Field(i); !f.IsZero() {
+			b.Field(i).Set(f)
+		}
+	}
+	return base
 }
 
 // Server returns the running node.

@@ -2,15 +2,15 @@ package stacktest
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/danmaku/danmaku/internal/gateway"
+	"github.com/danmaku/danmaku/internal/leaktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"))
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 func TestStartPublishRestart(t *testing.T) {
 	s := Start(t, Options{})
@@ -30,3 +30,17 @@ func TestStartPublishRestart(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// A test names only the knobs it changes; the rest are the production
+// defaults, including the ones whose zero means something else.
+func TestOptionsLayOverDefaults(t *testing.T) {
+	got := overlay(gateway.DefaultConfig(), gateway.Config{MaxRoomsPerConn: 2, AllowedOrigins: []string{"*"}})
+	want := gateway.DefaultConfig()
+	want.MaxRoomsPerConn, want.AllowedOrigins = 2, []string{"*"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("overlay:\n got %+v\nwant %+v", got, want)
+	}
+	if got.ReplayCount == 0 {
+		t.Error("a stack would replay nothing on join")
+	}
+}

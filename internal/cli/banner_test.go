@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestBannerWithGeneratedKey(t *testing.T) {
+	var out bytes.Buffer
+	cfg := &ServerConfig{}
+	cfg.Logic.APIKeys = []string{"dmk_generated"}
+	printBanner(&out, "[::]:8080", cfg, true, 0)
+	b := out.String()
+	if !strings.Contains(b, "API key:    dmk_generated  (generated") {
+		t.Errorf("the key line does not show the generated key:\n%s", b)
+	}
+	// The Try line works when pasted: it carries the key itself.
+	if !strings.Contains(b, `Try: curl -H "Authorization: Bearer dmk_generated" `) || !strings.Contains(b, " http://localhost:8080/v1/rooms/lobby/messages") {
+		t.Errorf("the Try line does not use the generated key and the server's URL:\n%s", b)
+	}
+	if strings.Contains(b, "<api key>") || strings.Contains(b, "$KEY") {
+		t.Errorf("a placeholder where the key should be:\n%s", b)
+	}
+}
+
+func TestBannerWithConfiguredKeys(t *testing.T) {
+	for _, c := range []struct {
+		flags    []string
+		file     string
+		fileKeys int
+		want     string
+	}{
+		{nil, "/etc/danmaku/keys", 3, "API keys:   3 keys from /etc/danmaku/keys\n"},
+		{[]string{"a"}, "", 0, "API keys:   1 key from --api-key\n"},
+		{[]string{"a", "b"}, "/k", 1, "API keys:   2 keys from --api-key, 1 key from /k\n"},
+	} {
+		var out bytes.Buffer
+		cfg := &ServerConfig{APIKeyFile: c.file}
+		cfg.Logic.APIKeys = c.flags
+		printBanner(&out, "127.0.0.1:9000", cfg, false, c.fileKeys)
+		b := out.String()
+		if !strings.Contains(b, c.want) {
+			t.Errorf("want %q in:\n%s", c.want, b)
+		}
+		// Configured keys are never printed; $KEY stands for one, and the
+		// banner says so.
+		for _, k := range c.flags {
+			if strings.Contains(b, "Bearer "+k+`"`) {
+				t.Errorf("key %q printed:\n%s", k, b)
+			}
+		}
+		if !strings.Contains(b, `Try: curl -H "Authorization: Bearer $KEY" `) || !strings.Contains(b, "with KEY set to one of those API keys") {
+			t.Errorf("no $KEY placeholder, or it is not explained:\n%s", b)
+		}
+		if strings.Contains(b, "0 +") || strings.Contains(b, "configured") {
+			t.Errorf("old wording:\n%s", b)
+		}
+	}
+}
