@@ -11,15 +11,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/goleak"
 
 	"github.com/danmaku/danmaku/internal/clustertest"
+	"github.com/danmaku/danmaku/internal/leaktest"
 )
 
-func TestMain(m *testing.M) {
-	defer clustertest.Cleanup()
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { leaktest.Main(m, clustertest.Cleanup) }
 
 // Three nats-servers form a JetStream cluster that takes an R3 stream.
 func TestNATSClusterTakesAReplicatedStream(t *testing.T) {

@@ -14,8 +14,10 @@ import (
 
 // Main runs the tests and, if they passed, fails the binary when a goroutine
 // that a test started is still running. goleak retries for a while, so
-// goroutines on their way out are not reported.
-func Main(m *testing.M) {
+// goroutines on their way out are not reported. The after functions run
+// once the tests are done, before the check (Main exits the process, so a
+// deferred call in TestMain would never run).
+func Main(m *testing.M, after ...func()) {
 	// Goroutines already running were started by package initialisation,
 	// not by a test. nbio's websocket package is why this matters: at init
 	// it builds a package-level nbhttp engine (websocket.DefaultEngine)
@@ -26,6 +28,9 @@ func Main(m *testing.M) {
 	// that a test started and did not stop.
 	ignore := goleak.IgnoreCurrent()
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if code == 0 {
 		// Idle keep-alive connections of the shared client (stacktest's API
 		// calls use it) are a cache, not a leak.
