@@ -61,6 +61,13 @@ type Config struct {
 	// cannot change over a deployment's life: Open refuses a history laid
 	// out with another count (ErrPartitionsChanged).
 	Partitions int
+	// SyncAlways makes the embedded server write every stored message to
+	// disk before acknowledging it. The zero value syncs on JetStream's
+	// interval (2 minutes), so a power loss can take the acknowledged
+	// messages of that interval with it; a process kill cannot. An external
+	// NATS sets this in its own configuration (jetstream { sync_interval:
+	// always }).
+	SyncAlways bool
 	// Logger; nil discards. The embedded server logs through it too.
 	Logger *slog.Logger
 

@@ -25,6 +25,7 @@ func (b *Bus) startServer() error {
 		StoreDir:   cfg.DataDir,
 		NoSigs:     true, // the process owner (cli) handles signals
 		NoLog:      true, // logs go through SetLoggerV2 below instead
+		SyncAlways: cfg.SyncAlways,
 	}
 	if opts.StoreDir == "" {
 		// JetStream wants a store directory even if every stream lives in

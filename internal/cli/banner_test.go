@@ -10,7 +10,7 @@ func TestBannerWithGeneratedKey(t *testing.T) {
 	var out bytes.Buffer
 	cfg := &ServerConfig{}
 	cfg.Logic.APIKeys = []string{"dmk_generated"}
-	printBanner(&out, "[::]:8080", cfg, true, 0)
+	printBanner(&out, RoleAll, "[::]:8080", cfg, true, 0)
 	b := out.String()
 	if !strings.Contains(b, "API key:    dmk_generated  (generated") {
 		t.Errorf("the key line does not show the generated key:\n%s", b)
@@ -38,7 +38,7 @@ func TestBannerWithConfiguredKeys(t *testing.T) {
 		var out bytes.Buffer
 		cfg := &ServerConfig{APIKeyFile: c.file}
 		cfg.Logic.APIKeys = c.flags
-		printBanner(&out, "127.0.0.1:9000", cfg, false, c.fileKeys)
+		printBanner(&out, RoleAll, "127.0.0.1:9000", cfg, false, c.fileKeys)
 		b := out.String()
 		if !strings.Contains(b, c.want) {
 			t.Errorf("want %q in:\n%s", c.want, b)

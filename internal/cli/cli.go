@@ -26,7 +26,15 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run gateway + logic + embedded NATS in one process, with the demo page", runServe},
+		{"serve", "run gateway + logic + embedded NATS in one process, with the demo page", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runNode(ctx, RoleAll, args, stdout, stderr)
+		}},
+		{"gateway", "run the gateway role: viewers' WebSockets and the demo page, over NATS", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runNode(ctx, RoleGateway, args, stdout, stderr)
+		}},
+		{"logic", "run the logic role: the HTTP API and the send pipeline, over NATS", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runNode(ctx, RoleLogic, args, stdout, stderr)
+		}},
 		{"send", "send a message to a room through the HTTP API", runSend},
 		{"bench", "load-test a server (starts one unless --url is given)", runBench},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

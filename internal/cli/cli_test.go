@@ -140,8 +140,8 @@ func TestEnvironmentAndUsage(t *testing.T) {
 	}
 	t.Setenv("DANMAKU_MAX_TEXT_RUNES", "7")
 	t.Setenv("DANMAKU_API_KEY", "a,b")
-	fs := newServeFlagSet(io.Discard)
-	o := serveFlags(fs)
+	fs := newRoleFlagSet(RoleAll, io.Discard)
+	o := roleFlags(fs, RoleAll)
 	if err := parse(fs, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -89,8 +89,8 @@ func shortDuration(s string) string {
 // with its environment variable and its default.
 func TestFlagTable(t *testing.T) {
 	rows := operationsFlagTable(t)
-	fs := newServeFlagSet(io.Discard)
-	serveFlags(fs)
+	fs := newRoleFlagSet(RoleAll, io.Discard)
+	roleFlags(fs, RoleAll)
 	fs.VisitAll(func(f *flag.Flag) {
 		row, ok := rows[f.Name]
 		delete(rows, f.Name)
@@ -118,8 +118,8 @@ func TestFlagTable(t *testing.T) {
 // library agree. (A setting without a flag stays zero, which is the
 // default too.)
 func TestFlagDefaultsAreDefaultConfig(t *testing.T) {
-	fs := newServeFlagSet(io.Discard)
-	o := serveFlags(fs)
+	fs := newRoleFlagSet(RoleAll, io.Discard)
+	o := roleFlags(fs, RoleAll)
 	flagBus := o.cfg.Bus
 	flagBus.DataDir = "" // serve keeps history on disk; the package's zero is memory, for tests
 	for _, c := range []struct {
@@ -136,6 +136,49 @@ func TestFlagDefaultsAreDefaultConfig(t *testing.T) {
 				t.Errorf("%s.Config.%s: the flag's default is %v, DefaultConfig's %v",
 					c.name, got.Type().Field(i).Name, f.Interface(), want.Field(i).Interface())
 			}
+		}
+	}
+}
+
+// TestRoleFlagsAreServeFlags: "danmaku gateway" and "danmaku logic" take a
+// subset of serve's flags with the same defaults and help, so the one table
+// in docs/operations.md describes every role.
+func TestRoleFlagsAreServeFlags(t *testing.T) {
+	serve := newRoleFlagSet(RoleAll, io.Discard)
+	roleFlags(serve, RoleAll)
+	for _, role := range []Role{RoleGateway, RoleLogic} {
+		fs := newRoleFlagSet(role, io.Discard)
+		roleFlags(fs, role)
+		n := 0
+		fs.VisitAll(func(f *flag.Flag) {
+			n++
+			s := serve.Lookup(f.Name)
+			switch {
+			case s == nil:
+				t.Errorf("danmaku %s --%s is not a serve flag", role.command(), f.Name)
+			case s.DefValue != f.DefValue:
+				t.Errorf("--%s: default %q for %s, %q for serve", f.Name, f.DefValue, role.command(), s.DefValue)
+			case s.Usage != f.Usage && f.Name != "addr":
+				t.Errorf("--%s: help differs between %s and serve", f.Name, role.command())
+			}
+		})
+		if n < 15 {
+			t.Errorf("danmaku %s has only %d flags", role.command(), n)
+		}
+	}
+	for _, want := range []struct {
+		role Role
+		flag string
+		has  bool
+	}{
+		{RoleGateway, "batch-window", true}, {RoleGateway, "api-key", false},
+		{RoleLogic, "api-key", true}, {RoleLogic, "batch-window", false},
+		{RoleGateway, "nats-url", true}, {RoleLogic, "history-partitions", true},
+	} {
+		fs := newRoleFlagSet(want.role, io.Discard)
+		roleFlags(fs, want.role)
+		if got := fs.Lookup(want.flag) != nil; got != want.has {
+			t.Errorf("danmaku %s has --%s: %v, want %v", want.role.command(), want.flag, got, want.has)
 		}
 	}
 }

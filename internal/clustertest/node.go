@@ -37,11 +37,55 @@ var listening = regexp.MustCompile(`(?:WebSocket|HTTP API): +(?:ws|http)://([0-9
 // until it prints where it listens.
 func StartNode(t testing.TB, name, role string, args ...string) *Node {
 	t.Helper()
+	return StartNodes(t, NodeSpec{name, role, args})[0]
+}
+
+// NodeSpec describes one node for StartNodes.
+type NodeSpec struct {
+	Name, Role string
+	Args       []string
+}
+
+// StartNodes starts every node, then waits for each to listen: nodes that
+// embed a clustered NATS wait for each other's JetStream before serving.
+func StartNodes(t testing.TB, specs ...NodeSpec) []*Node {
+	t.Helper()
 	bin, _ := Binaries(t)
-	all := append([]string{role, "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...)
-	p := Start(t, name, bin, all...)
-	m := p.WaitLine(t, listening, 60*time.Second)
-	return &Node{Proc: p, Role: role, URL: "http://" + m[1]}
+	var nodes []*Node
+	for _, sp := range specs {
+		all := append([]string{sp.Role, "--addr", "127.0.0.1:0", "--log-level", "warn"}, sp.Args...)
+		nodes = append(nodes, &Node{Proc: Start(t, sp.Name, bin, all...), Role: sp.Role})
+	}
+	for _, n := range nodes {
+		m := n.WaitLine(t, listening, 90*time.Second)
+		n.URL = "http://" + m[1]
+	}
+	return nodes
+}
+
+// EmbeddedCluster starts n "danmaku serve" nodes whose embedded NATS
+// servers form one cluster over routes, with history replicated
+// min(n, 3) times. extra is added to every node's flags.
+func EmbeddedCluster(t testing.TB, n int, extra ...string) []*Node {
+	t.Helper()
+	routes := make([]string, n)
+	listen := make([]string, n)
+	for i := range n {
+		listen[i] = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+		routes[i] = "nats://" + listen[i]
+	}
+	dir := t.TempDir()
+	var specs []NodeSpec
+	for i := range n {
+		args := []string{
+			"--data-dir", fmt.Sprintf("%s/node-%d", dir, i),
+			"--cluster-name", "danmaku-test", "--cluster-listen", listen[i], "--routes", strings.Join(routes, ","),
+			"--history-replicas", fmt.Sprint(min(n, 3)),
+			"--api-key", APIKey, "--user-id-key", UserIDKey, "--drain-timeout", "1s",
+		}
+		specs = append(specs, NodeSpec{fmt.Sprintf("node-%d", i), "serve", append(args, extra...)})
+	}
+	return StartNodes(t, specs...)
 }
 
 // Do sends an API request with APIKey; body is encoded as JSON unless nil.
