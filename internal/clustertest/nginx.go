@@ -29,7 +29,7 @@ func NginxBin(t testing.TB) string {
 
 var (
 	upstreamBlock = regexp.MustCompile(`(?s)(upstream (\w+) \{.*?)\n\}`)
-	serverLine    = regexp.MustCompile(`(?m)^\s*server [0-9.]+:[0-9]+[^;]*;\n`)
+	serverLine    = regexp.MustCompile(`(?m)^\s*server [0-9.]+:[0-9]+[^;]*;\n?`)
 	listenLine    = regexp.MustCompile(`(?m)^(\s*)listen 80;`)
 )
 
@@ -56,6 +56,11 @@ func StartNginx(t testing.TB, site string, upstreams map[string][]string) string
 		}
 		return body + "\n}"
 	})
+	for _, line := range serverLine.FindAllString(conf, -1) {
+		if !strings.Contains(line, "127.0.0.1:") {
+			t.Fatalf("clustertest: upstream line %q was not replaced", strings.TrimSpace(line))
+		}
+	}
 	port := FreePort(t)
 	if !listenLine.MatchString(conf) {
 		t.Fatal("clustertest: the site configuration has no `listen 80;`")

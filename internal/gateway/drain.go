@@ -7,26 +7,24 @@ import (
 	"github.com/danmaku/danmaku/protocol"
 )
 
+// drainTick is how often Drain closes the connections whose turn came.
+const drainTick = 10 * time.Millisecond
+
 // Drain refuses new connections and closes existing ones with 4000, spread
-// evenly over spread so that viewers do not all come back at once. It returns
-// when every connection is closed or ctx ends.
+// evenly over spread so that viewers do not all come back at once: the
+// i-th of n connections is closed about i×spread/n after the start. It
+// returns when every connection is closed or ctx ends.
 func (g *Gateway) Drain(ctx context.Context, spread time.Duration) error {
 	g.draining.Store(true)
 	all := g.fanout.snapshot()
-	const tick = 10 * time.Millisecond
-	perTick := len(all)
-	if steps := int(spread / tick); steps > 1 {
-		perTick = (len(all) + steps - 1) / steps
-	}
-	t := time.NewTicker(tick)
+	t := time.NewTicker(drainTick)
 	defer t.Stop()
-	for len(all) > 0 {
-		n := min(perTick, len(all))
-		for _, c := range all[:n] {
-			c.close(protocol.CloseDraining, "server draining; reconnect")
+	start := time.Now()
+	for closed := 0; closed < len(all); {
+		for due := drainDue(len(all), spread, time.Since(start)); closed < due; closed++ {
+			all[closed].close(protocol.CloseDraining, "server draining; reconnect")
 		}
-		all = all[n:]
-		if len(all) == 0 {
+		if closed == len(all) {
 			break
 		}
 		select {
@@ -43,4 +41,13 @@ func (g *Gateway) Drain(ctx context.Context, spread time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// drainDue is how many of n connections should be closed after elapsed of
+// a drain spread over spread: the first at once, the rest evenly.
+func drainDue(n int, spread, elapsed time.Duration) int {
+	if spread <= 0 || elapsed >= spread {
+		return n
+	}
+	return min(n, 1+int(int64(n-1)*int64(elapsed)/int64(spread)))
 }
