@@ -89,12 +89,13 @@ func BenchmarkAppendParallel(b *testing.B) {
 	for i := range rooms {
 		rooms[i] = fmt.Sprintf("room-%d", i)
 	}
-	for _, storage := range []string{"memory", "file"} {
+	for _, storage := range []string{"memory", "file", "file-sync-always"} {
 		for _, partitions := range []int{1, 4} {
 			b.Run(fmt.Sprintf("storage=%s/partitions=%d", storage, partitions), func(b *testing.B) {
 				cfg := Config{HistorySize: 1000, Partitions: partitions}
-				if storage == "file" {
+				if storage != "memory" {
 					cfg.DataDir = b.TempDir()
+					cfg.SyncAlways = storage == "file-sync-always"
 				}
 				bus := open(b, cfg)
 				ctx := context.Background()

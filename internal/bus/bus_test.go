@@ -206,3 +206,14 @@ func TestCloseDuringAppends(t *testing.T) {
 		}
 	}
 }
+
+// SyncAlways reaches the embedded server's JetStream: every stored message
+// is written to disk before it is acknowledged.
+func TestSyncAlwaysReachesTheServer(t *testing.T) {
+	for _, always := range []bool{false, true} {
+		b := open(t, Config{DataDir: t.TempDir(), SyncAlways: always})
+		if got := b.server.JetStreamConfig().SyncAlways; got != always {
+			t.Fatalf("SyncAlways %v: the server's JetStream has %v", always, got)
+		}
+	}
+}
