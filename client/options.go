@@ -2,6 +2,7 @@ package client
 
 import (
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -72,9 +73,9 @@ type Options struct {
 	PongTimeout time.Duration
 
 	// MinBackoff is the ceiling of the first reconnect delay; each further
-	// attempt doubles the ceiling up to MaxBackoff, and the delay is drawn
-	// uniformly below the ceiling (full jitter). Zero means
-	// DefaultMinBackoff (500ms).
+	// attempt (with DialAny, each further round of one attempt per URL)
+	// doubles the ceiling up to MaxBackoff, and the delay is drawn uniformly
+	// below the ceiling (full jitter). Zero means DefaultMinBackoff (500ms).
 	MinBackoff time.Duration
 	// MaxBackoff caps the reconnect delay. Zero means DefaultMaxBackoff (20s).
 	MaxBackoff time.Duration
@@ -89,6 +90,10 @@ type Options struct {
 
 	// Logger receives connection lifecycle logs. Nil discards them.
 	Logger *slog.Logger
+
+	// random returns a number in [0, 1) for the backoff jitter and the
+	// first URL of DialAny. Nil means math/rand/v2.Float64; tests fix it.
+	random func() float64
 }
 
 func (o Options) withDefaults() Options {
@@ -117,6 +122,9 @@ func (o Options) withDefaults() Options {
 		o.MessageBuffer = DefaultMessageBuffer
 	case o.MessageBuffer < 0:
 		o.MessageBuffer = 0
+	}
+	if o.random == nil {
+		o.random = rand.Float64
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
