@@ -72,3 +72,18 @@ func TestBackoffRealRandomIsWithinCeiling(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoffCeilingGrowsOncePerRound(t *testing.T) {
+	b := backoff{min: time.Second, max: 4 * time.Second, random: fixedRandom(0.5), perRound: 3}
+	want := []time.Duration{ // half of 1s, 1s, 1s, 2s, 2s, 2s, 4s…
+		500 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond,
+		time.Second, time.Second, time.Second,
+		2 * time.Second, 2 * time.Second, 2 * time.Second,
+		2 * time.Second,
+	}
+	for i, w := range want {
+		if d := b.next(); d != w {
+			t.Fatalf("attempt %d: delay %v, want %v", i+1, d, w)
+		}
+	}
+}

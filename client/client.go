@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,9 +24,10 @@ import (
 const stableAfter = 10 * time.Second
 
 // Client is a connection to a danmaku server that survives disconnects. It
-// is safe for concurrent use. Create it with Dial; stop it with Close.
+// is safe for concurrent use. Create it with Dial or DialAny; stop it with
+// Close.
 type Client struct {
-	url      string
+	servers  servers // the supervisor's alone once Dial has returned
 	opts     Options
 	log      *slog.Logger
 	idPrefix string        // makes send ids unique across clients and reconnects
@@ -58,16 +61,41 @@ type result struct {
 // Dial connects to url (ws://host:port/ws, wss://, or http(s)://) and, when
 // opts.Token is set, authenticates. It returns an error, and starts nothing,
 // if this first attempt fails: reconnecting applies only to a connection that
-// once worked. ctx bounds this first attempt only.
+// once worked. ctx bounds this first attempt only. It is DialAny with one
+// URL, which is also the way to use a load balancer.
 func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
+	return DialAny(ctx, []string{url}, opts)
+}
+
+// DialAny is Dial with the URLs of several nodes of one cluster. Every node
+// holds the same rooms, history and epochs, so a client resumes on any of
+// them as it would on the one it left.
+//
+// The client starts at a random URL, so that viewers given the same list
+// spread over it, and moves on to the next URL whenever an attempt fails or
+// a connection ends. The first attempt tries each URL once, in list order
+// from the random one: DialAny fails only if every one fails, and at once if
+// one refuses the token. After that:
+//
+//   - A 4000 close (the node is draining) reconnects at once to another URL,
+//     unless a whole round has failed since the last stable connection.
+//   - A handshake refused with Retry-After, or a 4013 close with retry=<ms>,
+//     keeps the client off that URL for that long; it tries the others
+//     meanwhile, and waits only when every URL is held back.
+//   - The backoff ceiling doubles once per round, a round being one attempt
+//     per URL, so a dead node among live ones does not make the waits grow.
+func DialAny(ctx context.Context, urls []string, opts Options) (*Client, error) {
+	if len(urls) == 0 {
+		return nil, errors.New("client: no server URL")
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
-		url:      url,
+		servers:  newServers(slices.Clone(urls), opts.random),
 		opts:     opts,
-		log:      opts.Logger.With("url", url),
+		log:      opts.Logger,
 		idPrefix: randomPrefix(),
 		events:   make(chan Event, opts.MessageBuffer),
 		done:     make(chan struct{}),
@@ -77,13 +105,28 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		pings:    make(map[uint64]chan result),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	conn, err := c.connect(ctx)
-	if err != nil {
-		c.cancel()
-		return nil, err
+	var errs []error
+	for range urls {
+		i, _ := c.servers.pick(time.Now(), -1)
+		conn, err := c.connect(ctx, urls[i])
+		if err == nil {
+			go c.run(conn, i)
+			return c, nil
+		}
+		c.servers.tried(i, retryHint(err), time.Now())
+		if len(urls) > 1 {
+			err = fmt.Errorf("%s: %w", urls[i], err)
+		}
+		errs = append(errs, err)
+		if permanent(err) || ctx.Err() != nil {
+			break
+		}
 	}
-	go c.run(conn)
-	return c, nil
+	c.cancel()
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, errors.Join(errs...)
 }
 
 // Events returns the channel of everything the server pushes and every
@@ -145,13 +188,14 @@ func (c *Client) emit(ev Event) bool {
 }
 
 // run is the supervisor: it owns every connection and every goroutine, and
-// reconnects until the client stops.
-func (c *Client) run(conn *websocket.Conn) {
+// reconnects until the client stops. conn is connected to URL number cur.
+func (c *Client) run(conn *websocket.Conn, cur int) {
 	defer close(c.done)
 	defer close(c.events)
-	bo := backoff{min: c.opts.MinBackoff, max: c.opts.MaxBackoff}
+	urls := c.servers.urls
+	bo := backoff{min: c.opts.MinBackoff, max: c.opts.MaxBackoff, random: c.opts.random, perRound: len(urls)}
 	for {
-		s := c.startSession(conn)
+		s := c.startSession(conn, urls[cur])
 		cause := s.wait()
 		if time.Since(s.started) >= stableAfter {
 			bo.reset()
@@ -161,32 +205,51 @@ func (c *Client) run(conn *websocket.Conn) {
 			c.finish(ErrClosed)
 			return
 		}
-		c.log.Info("danmaku: disconnected", "err", cause)
+		c.log.Info("danmaku: disconnected", "url", urls[cur], "err", cause)
 		if c.opts.DisableReconnect || permanent(cause) {
 			c.finish(cause)
 			return
 		}
+		now := time.Now()
+		c.servers.tried(cur, retryHint(cause), now)
+		// A draining node closes a connection that worked, and spreads those
+		// closes over its drain timeout (internal/gateway/drain.go), so
+		// moving to another node at once brings no herd. Once a round has
+		// failed, the cluster is in trouble and the backoff applies.
+		avoid, hurry := -1, false
+		if drained(cause) && len(urls) > 1 {
+			avoid, hurry = cur, bo.rounds() == 0
+		}
 		for attempt := 1; ; attempt++ {
-			delay := max(bo.next(), retryHint(cause))
-			c.emit(Event{Kind: EventState, State: StateReconnecting, Delay: delay, Attempt: attempt, Err: cause})
+			i, free := c.servers.pick(now, avoid)
+			delay := bo.next()
+			if hurry {
+				delay = 0
+			}
+			delay = max(delay, free.Sub(now))
+			c.emit(Event{Kind: EventState, State: StateReconnecting, Delay: delay, Attempt: attempt, Err: cause, URL: urls[i]})
 			if !c.sleep(delay) {
 				c.finish(ErrClosed)
 				return
 			}
 			var err error
-			conn, err = c.connect(c.ctx)
+			conn, err = c.connect(c.ctx, urls[i])
 			if err == nil {
+				cur = i
 				break
 			}
 			if c.stopping() {
 				c.finish(ErrClosed)
 				return
 			}
-			c.log.Info("danmaku: reconnect failed", "attempt", attempt, "err", err)
+			c.log.Info("danmaku: reconnect failed", "url", urls[i], "attempt", attempt, "err", err)
 			if permanent(err) {
 				c.finish(err)
 				return
 			}
+			now = time.Now()
+			c.servers.tried(i, retryHint(err), now)
+			avoid, hurry = -1, false
 			cause = err
 		}
 	}

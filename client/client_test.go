@@ -146,10 +146,7 @@ func TestGapRejoinsOnTheSameConnection(t *testing.T) {
 	fs := newFakeServer(t)
 	c := dialFake(t, fs, Options{})
 	fc := fs.accept()
-	res := joinAsync(t.Context(), c, "r")
-	fc.expect(protocol.OpJoin)
-	fc.joined("r", "e1", 2, false)
-	waitResult(t, res)
+	joinFresh(t, c, fc, "r", "e1", 2)
 	fc.batch("r", [2]uint64{1, 0}, [2]uint64{2, 1}) // recent history
 	fc.batch("r", [2]uint64{3, 2})
 	fc.batch("r", [2]uint64{5, 4}) // 4 is missing
@@ -174,10 +171,7 @@ func TestResetWhenHistoryIsLost(t *testing.T) {
 	fs := newFakeServer(t)
 	c := dialFake(t, fs, Options{})
 	fc := fs.accept()
-	res := joinAsync(t.Context(), c, "r")
-	fc.expect(protocol.OpJoin)
-	fc.joined("r", "e1", 0, false)
-	waitResult(t, res)
+	joinFresh(t, c, fc, "r", "e1", 0)
 	fc.batch("r", [2]uint64{1, 0}, [2]uint64{2, 1})
 	roomOffsets(t, c, "r", 2)
 
@@ -331,10 +325,7 @@ func TestSlowConsumerBlocksInsteadOfDropping(t *testing.T) {
 	fs := newFakeServer(t)
 	c := dialFake(t, fs, Options{MessageBuffer: 1})
 	fc := fs.accept()
-	res := joinAsync(t.Context(), c, "r")
-	fc.expect(protocol.OpJoin)
-	fc.joined("r", "e1", 0, false)
-	waitResult(t, res)
+	joinFresh(t, c, fc, "r", "e1", 0)
 	go func() {
 		for i := uint64(1); i <= 200; i++ {
 			fc.batch("r", [2]uint64{i, i - 1})
@@ -353,10 +344,7 @@ func TestCloseWhileTheConsumerIsStuck(t *testing.T) {
 	fs := newFakeServer(t)
 	c := dialFake(t, fs, Options{MessageBuffer: 1})
 	fc := fs.accept()
-	res := joinAsync(t.Context(), c, "r")
-	fc.expect(protocol.OpJoin)
-	fc.joined("r", "e1", 0, false)
-	waitResult(t, res)
+	joinFresh(t, c, fc, "r", "e1", 0)
 	for i := uint64(1); i <= 5; i++ {
 		fc.batch("r", [2]uint64{i, i - 1})
 	}

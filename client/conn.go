@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +22,8 @@ import (
 type session struct {
 	c        *Client
 	conn     *websocket.Conn
+	url      string
+	log      *slog.Logger // the client's, with the URL
 	started  time.Time
 	ctx      context.Context // done when the connection ends; its cause says why
 	fail     context.CancelCauseFunc
@@ -30,9 +35,8 @@ type session struct {
 	writeMu sync.Mutex
 }
 
-// connect dials the server and authenticates: one attempt, bounded by
-// DialTimeout.
-func (c *Client) connect(ctx context.Context) (*websocket.Conn, error) {
+// connect dials url and authenticates: one attempt, bounded by DialTimeout.
+func (c *Client) connect(ctx context.Context, url string) (*websocket.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
 	defer cancel()
 
@@ -50,7 +54,7 @@ func (c *Client) connect(ctx context.Context) (*websocket.Conn, error) {
 	case CompressionContextTakeover:
 		mode = websocket.CompressionContextTakeover
 	}
-	conn, resp, err := websocket.Dial(ctx, c.url, &websocket.DialOptions{
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient:      c.opts.HTTPClient,
 		HTTPHeader:      header,
 		Subprotocols:    []string{protocol.Subprotocol},
@@ -58,7 +62,7 @@ func (c *Client) connect(ctx context.Context) (*websocket.Conn, error) {
 	})
 	if err != nil {
 		if resp != nil {
-			return nil, fmt.Errorf("dial: HTTP %s: %w", resp.Status, err)
+			return nil, &handshakeError{status: resp.Status, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), err: err}
 		}
 		return nil, fmt.Errorf("dial: %w", err)
 	}
@@ -69,8 +73,39 @@ func (c *Client) connect(ctx context.Context) (*websocket.Conn, error) {
 			return nil, err
 		}
 	}
-	c.log.Info("danmaku: connected", "subprotocol", conn.Subprotocol())
+	c.log.Info("danmaku: connected", "url", url, "subprotocol", conn.Subprotocol())
 	return conn, nil
+}
+
+// handshakeError is a handshake the server answered with an HTTP status
+// instead of 101: a full, draining or rate-limited node answers 503 with
+// Retry-After (docs/protocol.md, connection limits).
+type handshakeError struct {
+	status     string
+	retryAfter time.Duration // from Retry-After; 0 if absent
+	err        error
+}
+
+func (e *handshakeError) Error() string { return fmt.Sprintf("dial: HTTP %s: %v", e.status, e.err) }
+func (e *handshakeError) Unwrap() error { return e.err }
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date
+// (RFC 9110, section 10.2.3). It returns 0 when there is none or it has
+// passed.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 || secs > int64(time.Duration(math.MaxInt64)/time.Second) {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // authenticate sends auth and waits for authed. It runs before the read
@@ -125,10 +160,10 @@ func closeCause(err error) error {
 	return err
 }
 
-// startSession makes conn the live connection: it starts the read loop and
-// the heartbeat, and rejoins every room.
-func (c *Client) startSession(conn *websocket.Conn) *session {
-	s := &session{c: c, conn: conn, started: time.Now(), activity: make(chan struct{}, 1)}
+// startSession makes conn, connected to url, the live connection: it starts
+// the read loop and the heartbeat, and rejoins every room.
+func (c *Client) startSession(conn *websocket.Conn, url string) *session {
+	s := &session{c: c, conn: conn, url: url, log: c.log.With("url", url), started: time.Now(), activity: make(chan struct{}, 1)}
 	s.ctx, s.fail = context.WithCancelCause(c.ctx)
 	s.wg.Add(2)
 	go s.readLoop()
@@ -265,7 +300,7 @@ func (s *session) heartbeatLoop() {
 		s.writeLocked(ping)
 	})
 	if err != nil {
-		s.c.log.Warn("danmaku: server silent, reconnecting", "after", s.c.opts.PingInterval+s.c.opts.PongTimeout)
+		s.log.Warn("danmaku: server silent, reconnecting", "after", s.c.opts.PingInterval+s.c.opts.PongTimeout)
 		s.end(err)
 	}
 }

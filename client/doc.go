@@ -3,7 +3,9 @@
 // over WebSocket and hides connection management from the application:
 //
 //   - Dial connects, offers the "danmaku.v1" subprotocol and permessage-deflate,
-//     and authenticates with Options.Token on every (re)connect.
+//     and authenticates with Options.Token on every (re)connect. DialAny
+//     takes the URLs of several nodes of a cluster and fails over between
+//     them.
 //   - Join, Leave, Send and Ping are request/reply calls bound to a context.
 //     A refused Send returns a *NackError.
 //   - Events delivers everything the server pushes, in order: room messages

@@ -102,13 +102,25 @@ func permanent(err error) bool {
 	return errors.Is(err, ErrAuthRefused)
 }
 
-// retryHint is the server's requested reconnect delay carried by err, or 0.
+// retryHint is the server's requested reconnect delay carried by err: a
+// close's retry=<ms> or a refused handshake's Retry-After; or 0.
 func retryHint(err error) time.Duration {
 	var ce *CloseError
 	if errors.As(err, &ce) {
 		return ce.RetryAfter()
 	}
+	var he *handshakeError
+	if errors.As(err, &he) {
+		return he.retryAfter
+	}
 	return 0
+}
+
+// drained reports whether err is the server's 4000 close: the node is
+// shutting down, and any other node can take the connection at once.
+func drained(err error) bool {
+	var ce *CloseError
+	return errors.As(err, &ce) && ce.Code == protocol.CloseDraining
 }
 
 // codeError builds the error of an error or nack frame.

@@ -27,9 +27,9 @@ const (
 	// for, or a room the client had to drop while resuming: Err, and Room
 	// when it concerns one.
 	EventError
-	// EventState is a connection state change: State, and for
-	// StateReconnecting Delay, Attempt and Err (why the connection ended),
-	// for StateClosed Err (nil after Close).
+	// EventState is a connection state change: State; for StateConnected
+	// URL; for StateReconnecting Delay, Attempt, URL and Err (why the
+	// connection ended); for StateClosed Err (nil after Close).
 	EventState
 )
 
@@ -87,6 +87,9 @@ type Event struct {
 	// the attempt, and its number (1 for the first after a disconnect).
 	Delay   time.Duration
 	Attempt int
+	// URL is the server URL a StateConnected event is connected to, and
+	// the one a StateReconnecting event's attempt will dial.
+	URL string
 
 	// Err is the error of EventError and EventReset, why the connection
 	// ended for StateReconnecting, and why the client stopped for

@@ -69,3 +69,32 @@ func Example() {
 		log.Fatal(err) // for example a 4501: the token was refused
 	}
 }
+
+// ExampleDialAny connects to one of a cluster's three gateways and follows
+// the client as it moves between them. It needs running servers, so it is
+// compiled but not run by go test.
+func ExampleDialAny() {
+	ctx := context.Background()
+	c, err := client.DialAny(ctx, []string{
+		"wss://gw1.example.com/ws",
+		"wss://gw2.example.com/ws",
+		"wss://gw3.example.com/ws",
+	}, client.Options{Token: os.Getenv("DANMAKU_TOKEN")})
+	if err != nil {
+		log.Fatal(err) // every URL failed once; the error names each
+	}
+	defer c.Close()
+	if _, err := c.Join(ctx, "lobby"); err != nil {
+		log.Fatal(err)
+	}
+	for ev := range c.Events() {
+		switch ev.Kind {
+		case client.EventState:
+			// StateConnected names the node; StateReconnecting the next
+			// one tried, after Delay.
+			fmt.Printf("%s %s (delay %v, cause %v)\n", ev.State, ev.URL, ev.Delay, ev.Err)
+		case client.EventMessage:
+			fmt.Printf("[%s #%d] %s\n", ev.Room, ev.Message.Offset, ev.Message.Text)
+		}
+	}
+}

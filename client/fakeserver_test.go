@@ -28,7 +28,8 @@ type fakeServer struct {
 	wg     sync.WaitGroup // handlers
 
 	handshakes atomic.Int32
-	refuse     atomic.Bool // answer upgrades with 503
+	refuse     atomic.Bool  // answer upgrades with 503
+	retryAfter atomic.Int32 // seconds; with refuse, sent as Retry-After unless 0
 
 	mu  sync.Mutex // guards all
 	all []*fakeConn
@@ -64,6 +65,9 @@ func (fs *fakeServer) url() string { return "ws" + strings.TrimPrefix(fs.srv.URL
 func (fs *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	fs.handshakes.Add(1)
 	if fs.refuse.Load() {
+		if secs := fs.retryAfter.Load(); secs > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(secs)))
+		}
 		http.Error(w, "not now", http.StatusServiceUnavailable)
 		return
 	}
@@ -174,8 +178,24 @@ func (fc *fakeConn) closeWith(code int, reason string) {
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
+// joinFresh joins room through fc, which answers as to a first join: at
+// offset, with nothing to recover.
+func joinFresh(t *testing.T, c *Client, fc *fakeConn, room, epoch string, offset uint64) {
+	t.Helper()
+	res := joinAsync(t.Context(), c, room)
+	fc.expect(protocol.OpJoin)
+	fc.joined(room, epoch, offset, false)
+	waitResult(t, res)
+}
+
 // dialFake connects a client to fs with fast reconnects, closed at cleanup.
 func dialFake(t *testing.T, fs *fakeServer, opts Options) *Client {
+	t.Helper()
+	return dialFakes(t, opts, fs)
+}
+
+// dialFakes is dialFake with every server's URL, in order, given to DialAny.
+func dialFakes(t *testing.T, opts Options, fss ...*fakeServer) *Client {
 	t.Helper()
 	if opts.MinBackoff == 0 {
 		opts.MinBackoff = 5 * time.Millisecond
@@ -185,7 +205,11 @@ func dialFake(t *testing.T, fs *fakeServer, opts Options) *Client {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), fakeTimeout)
 	defer cancel()
-	c, err := Dial(ctx, fs.url(), opts)
+	urls := make([]string, len(fss))
+	for i, fs := range fss {
+		urls[i] = fs.url()
+	}
+	c, err := DialAny(ctx, urls, opts)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}

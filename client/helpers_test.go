@@ -20,12 +20,18 @@ const waitTimeout = 15 * time.Second
 // dial connects a client that logs to the test and is closed at cleanup.
 func dial(t *testing.T, url string, opts client.Options) *client.Client {
 	t.Helper()
+	return dialAny(t, []string{url}, opts)
+}
+
+// dialAny is dial with several URLs.
+func dialAny(t *testing.T, urls []string, opts client.Options) *client.Client {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	defer cancel()
-	c, err := client.Dial(ctx, url, opts)
+	c, err := client.DialAny(ctx, urls, opts)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}

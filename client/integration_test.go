@@ -3,6 +3,7 @@ package client_test
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,37 +255,59 @@ func TestHeartbeatDetectsADeadPath(t *testing.T) {
 }
 
 func TestResumeAcrossServerRestart(t *testing.T) {
-	st := stacktest.Start(t, stacktest.Options{DrainTimeout: 100 * time.Millisecond})
-	c := dial(t, st.WSURL, client.Options{MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond})
-	ev := newStream(t, c)
-	j, err := c.Join(ctxT(t), "persist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := texts("before", 20)
-	offsets := st.Publish(t, "persist", want...)
-	got := ev.messages("persist", 20)
+	const dead = "ws://127.0.0.1:1/ws" // nothing listens on port 1
+	for _, tc := range []struct {
+		name string
+		urls func(node string) []string
+	}{
+		{"one URL", func(node string) []string { return []string{node} }},
+		// The drain sends the client to the dead URL first: the only other.
+		{"beside a dead URL", func(node string) []string { return []string{dead, node} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := stacktest.Start(t, stacktest.Options{DrainTimeout: 100 * time.Millisecond})
+			urls := tc.urls(st.WSURL)
+			c := dialAny(t, urls, client.Options{MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond})
+			ev := newStream(t, c)
+			j, err := c.Join(ctxT(t), "persist")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := texts("before", 20)
+			offsets := st.Publish(t, "persist", want...)
+			got := ev.messages("persist", 20)
 
-	st.Restart(t)
-	// Published right after the restart: the client may not be back yet,
-	// in which case the resume brings them.
-	after := texts("after", 20)
-	want = append(want, after...)
-	offsets = append(offsets, st.Publish(t, "persist", after...)...)
-	got = append(got, ev.messages("persist", 20)...)
-	checkStream(t, got, want, offsets)
-	ev.quiet("persist", 200*time.Millisecond)
+			st.Restart(t)
+			// Published right after the restart: the client may not be back
+			// yet, in which case the resume brings them.
+			after := texts("after", 20)
+			want = append(want, after...)
+			offsets = append(offsets, st.Publish(t, "persist", after...)...)
+			got = append(got, ev.messages("persist", 20)...)
+			checkStream(t, got, want, offsets)
+			ev.quiet("persist", 200*time.Millisecond)
 
-	if !ev.sawState(client.StateReconnecting, isCloseCode(protocol.CloseDraining)) {
-		t.Fatalf("want a reconnect caused by 4000 (drain): %s", describe(ev.skipped))
-	}
-	if pos := c.Offsets()["persist"]; pos.Epoch != j.Epoch {
-		t.Fatalf("epoch changed across restart: %q → %q", j.Epoch, pos.Epoch)
-	}
-	for _, e := range ev.skipped {
-		if e.Kind == client.EventReset {
-			t.Fatalf("reset across a restart that kept history: %v", e.Err)
-		}
+			drain := slices.IndexFunc(ev.skipped, func(e client.Event) bool {
+				return e.Kind == client.EventState && e.State == client.StateReconnecting && isCloseCode(protocol.CloseDraining)(e.Err)
+			})
+			if drain < 0 {
+				t.Fatalf("want a reconnect caused by 4000 (drain): %s", describe(ev.skipped))
+			}
+			if e := ev.skipped[drain]; len(urls) > 1 && (e.URL != dead || e.Delay != 0) {
+				t.Fatalf("after the drain: next attempt on %s after %v, want the other URL, %s, at once", e.URL, e.Delay, dead)
+			}
+			if pos := c.Offsets()["persist"]; pos.Epoch != j.Epoch {
+				t.Fatalf("epoch changed across restart: %q → %q", j.Epoch, pos.Epoch)
+			}
+			for _, e := range ev.skipped {
+				if e.Kind == client.EventReset {
+					t.Fatalf("reset across a restart that kept history: %v", e.Err)
+				}
+				if e.Kind == client.EventState && e.State == client.StateConnected && e.URL != st.WSURL {
+					t.Fatalf("connected to %s", e.URL)
+				}
+			}
+		})
 	}
 }
 

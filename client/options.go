@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -65,8 +66,9 @@ type Options struct {
 	PongTimeout time.Duration
 
 	// MinBackoff is the ceiling of the first reconnect delay; each further
-	// attempt doubles the ceiling up to MaxBackoff, and the delay is drawn
-	// uniformly below the ceiling (full jitter). Zero means the default.
+	// attempt (with DialAny, each further round of one attempt per URL)
+	// doubles the ceiling up to MaxBackoff, and the delay is drawn uniformly
+	// below the ceiling (full jitter). Zero means the default.
 	MinBackoff time.Duration
 	// MaxBackoff caps the reconnect delay; it is raised to MinBackoff if
 	// lower. Zero means the default.
@@ -82,6 +84,10 @@ type Options struct {
 
 	// Logger receives connection lifecycle logs. Nil discards them.
 	Logger *slog.Logger
+
+	// random returns a number in [0, 1) for the backoff jitter and the
+	// first URL of DialAny. Nil means math/rand/v2.Float64; tests fix it.
+	random func() float64
 }
 
 // DefaultOptions returns what a zero field stands for.
@@ -139,6 +145,9 @@ func (o Options) withDefaults() (Options, error) {
 		o.MessageBuffer = d.MessageBuffer
 	case o.MessageBuffer < 0:
 		o.MessageBuffer = 0
+	}
+	if o.random == nil {
+		o.random = rand.Float64
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

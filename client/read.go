@@ -13,7 +13,7 @@ import (
 func (s *session) readLoop() {
 	defer s.wg.Done()
 	c := s.c
-	if !c.emit(Event{Kind: EventState, State: StateConnected}) {
+	if !c.emit(Event{Kind: EventState, State: StateConnected, URL: s.url}) {
 		s.end(ErrClosed)
 		return
 	}
@@ -26,7 +26,7 @@ func (s *session) readLoop() {
 		s.alive()
 		m, err := protocol.DecodeServer(data)
 		if err != nil {
-			c.log.Warn("danmaku: undecodable frame", "err", err, "len", len(data))
+			s.log.Warn("danmaku: undecodable frame", "err", err, "len", len(data))
 			continue
 		}
 		if !s.dispatch(m) {
@@ -150,7 +150,7 @@ func (s *session) onBatch(m *protocol.ServerMessage) bool {
 	case verdictResync:
 		s.resync(r)
 	case verdictGaveUp:
-		c.log.Warn("danmaku: gap in room offsets not filled", "room", m.Room)
+		s.log.Warn("danmaku: gap in room offsets not filled", "room", m.Room)
 		return s.deliver(Event{Kind: EventReset, Room: m.Room, Epoch: epoch, Offset: offset, Err: ErrGap})
 	}
 	return true
@@ -178,7 +178,7 @@ func (s *session) onJoined(m *protocol.ServerMessage) bool {
 		w <- result{joined: j}
 	}
 	if reset {
-		c.log.Info("danmaku: room history not recovered", "room", m.Room, "epoch", m.Epoch)
+		s.log.Info("danmaku: room history not recovered", "room", m.Room, "epoch", m.Epoch)
 		return s.deliver(Event{Kind: EventReset, Room: m.Room, Epoch: m.Epoch, Offset: m.Offset, Err: ErrHistoryLost})
 	}
 	return true
@@ -226,7 +226,7 @@ func (s *session) onError(m *protocol.ServerMessage) bool {
 		// banned from): drop it and tell the application.
 		delete(c.rooms, req.name)
 		c.mu.Unlock()
-		c.log.Warn("danmaku: rejoin refused, room dropped", "room", req.name, "code", ce.Code)
+		s.log.Warn("danmaku: rejoin refused, room dropped", "room", req.name, "code", ce.Code)
 		return s.deliver(Event{Kind: EventError, Room: req.name, Err: fmt.Errorf("rejoin %s: %w", req.name, &ce)})
 	}
 }

@@ -125,7 +125,7 @@ func (s *session) sendJoin(r *room, gap bool) {
 	frame := c.joinLocked(s, r, gap)
 	c.mu.Unlock()
 	if gap {
-		c.log.Debug("danmaku: gap, rejoining", "room", r.name)
+		s.log.Debug("danmaku: gap, rejoining", "room", r.name)
 	}
 	s.writeLocked(frame)
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -61,13 +62,37 @@ type pipeAddr struct{}
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "pipe" }
 
-// servePipe serves handle for every WebSocket connection over an in-memory
-// network and returns the client options that reach it. It stops at
-// cleanup of the bubble's test.
-func servePipe(t *testing.T, handle func(ws *websocket.Conn)) Options {
+// pipeHosts is an in-memory network of named hosts, each an HTTP server on
+// its own pipeNet. Dialing a host that has no server, or one taken down, is
+// refused, as a dead node's port would be.
+type pipeHosts struct {
+	mu   sync.Mutex
+	nets map[string]*pipeNet
+}
+
+func newPipeHosts() *pipeHosts { return &pipeHosts{nets: make(map[string]*pipeNet)} }
+
+// serveHTTP serves handler as host until cleanup of the bubble's test.
+func (h *pipeHosts) serveHTTP(t *testing.T, host string, handler http.Handler) {
 	pn := newPipeNet()
+	h.mu.Lock()
+	h.nets[host] = pn
+	h.mu.Unlock()
+	srv := &http.Server{Handler: handler}
+	served := make(chan struct{})
+	go func() { defer close(served); srv.Serve(pn) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
+}
+
+// serve calls handle for every WebSocket connection to host, and closes the
+// connection when it returns.
+func (h *pipeHosts) serve(t *testing.T, host string, handle func(ws *websocket.Conn)) {
 	var handlers sync.WaitGroup
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	t.Cleanup(handlers.Wait) // after the server's cleanup: cleanups run last first
+	h.serveHTTP(t, host, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}})
 		if err != nil {
 			return
@@ -76,18 +101,46 @@ func servePipe(t *testing.T, handle func(ws *websocket.Conn)) Options {
 		defer handlers.Done()
 		defer ws.CloseNow()
 		handle(ws)
-	})}
-	served := make(chan struct{})
-	go func() { defer close(served); srv.Serve(pn) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-		handlers.Wait()
-	})
+	}))
+}
+
+// down makes dials to host fail from now on. Its open connections stay.
+func (h *pipeHosts) down(host string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.nets, host)
+}
+
+func (h *pipeHosts) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	pn := h.nets[host]
+	h.mu.Unlock()
+	if pn == nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+	}
+	return pn.dial(ctx, network, addr)
+}
+
+// options returns the client options that reach these hosts.
+func (h *pipeHosts) options() Options {
 	return Options{
-		HTTPClient:  &http.Client{Transport: &http.Transport{DialContext: pn.dial}},
+		// No keep-alive: a refused handshake's connection would otherwise
+		// idle in the pool and outlive the bubble.
+		HTTPClient:  &http.Client{Transport: &http.Transport{DialContext: h.dial, DisableKeepAlives: true}},
 		Compression: CompressionDisabled,
 	}
+}
+
+// servePipe serves handle for every WebSocket connection to ws://pipe and
+// returns the client options that reach it.
+func servePipe(t *testing.T, handle func(ws *websocket.Conn)) Options {
+	h := newPipeHosts()
+	h.serve(t, "pipe", handle)
+	return h.options()
 }
 
 // readAll reads until the connection ends.

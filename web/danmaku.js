@@ -2,6 +2,7 @@
 //
 //   import { DanmakuClient } from '/danmaku.js';
 //   const client = new DanmakuClient('wss://example.com/ws');
+//   // or several nodes: new DanmakuClient(['wss://a.example.com/ws', 'wss://b.example.com/ws'])
 //   client.on('danmaku', ({ room, message }) => show(message));
 //   client.connect();
 //   await client.join('lobby');
@@ -13,7 +14,7 @@
 // No dependencies; its two helpers (backoff.js, resume.js) are served next
 // to it. See docs/web.md for the full API.
 
-import { Backoff, retryHintMs } from './backoff.js';
+import { Backoff, ServerList, retryHintMs } from './backoff.js';
 import { ResumeState } from './resume.js';
 
 /** The WebSocket subprotocol the client offers. */
@@ -111,6 +112,7 @@ const makeEvent =
  * @property {ConnState} state
  * @property {ConnState} previous
  * @property {number} attempt   Reconnect attempts since the last good connection.
+ * @property {string} url       The server URL being connected to, connected to, or of the next attempt.
  * @property {number|null} [delayMs]  reconnecting: the wait before the next attempt; null while offline.
  * @property {number|null} [retryAt]  reconnecting: Date.now() value of the next attempt.
  * @property {boolean} [offline]      reconnecting: paused until the browser is back online.
@@ -134,7 +136,7 @@ const makeEvent =
  * @property {number} [maxQueuedSends=100]     Reject sends beyond this many waiting.
  * @property {boolean} [watchNetwork=true]     Follow the browser's online/offline events.
  * @property {typeof WebSocket} [WebSocket]    Constructor to use (tests, Node).
- * @property {() => number} [random]           Randomness for backoff jitter and send ids.
+ * @property {() => number} [random]           Randomness for backoff jitter, send ids and the first URL.
  */
 
 /**
@@ -243,12 +245,15 @@ export function normalizeMessage(m) {
  */
 export class DanmakuClient extends EventTarget {
   /**
-   * @param {string} url  ws:// or wss:// URL of the server's /ws endpoint.
+   * @param {string|string[]} url  ws:// or wss:// URL of the server's /ws
+   *   endpoint, or the URLs of several nodes of one cluster (see docs/web.md,
+   *   Several servers / failover).
    * @param {ClientOptions} [options]
    */
   constructor(url, options = {}) {
     super();
-    /** @readonly */ this.url = url;
+    /** @readonly The server URLs, in the order given. */
+    this.urls = Object.freeze((Array.isArray(url) ? url : [url]).map(String));
     this.opts = {
       protocols: [SUBPROTOCOL],
       pingIntervalMs: 25000,
@@ -265,10 +270,14 @@ export class DanmakuClient extends EventTarget {
     };
     /** @private */ this.WS = this.opts.WebSocket ?? globalThis.WebSocket;
     /** @private */ this.random = this.opts.random ?? Math.random;
+    /** @private */ this.servers = new ServerList([...this.urls], this.random);
+    /** @private Index in urls of the current or next connection. */
+    this.index = this.servers.pick(Date.now()).index;
     /** @private */ this.backoff = new Backoff({
       minMs: this.opts.minReconnectMs,
       maxMs: this.opts.maxReconnectMs,
       random: this.random,
+      perRound: this.urls.length,
     });
     /** Resume positions per room. */
     this.resume = new ResumeState();
@@ -457,6 +466,11 @@ export class DanmakuClient extends EventTarget {
     });
   }
 
+  /** The URL of the current connection, or of the next attempt. */
+  get url() {
+    return this.urls[this.index];
+  }
+
   /** Rooms joined or being joined. @returns {string[]} */
   get joinedRooms() {
     return [...this.rooms.keys()];
@@ -477,7 +491,7 @@ export class DanmakuClient extends EventTarget {
   setState(state, extra = {}) {
     const previous = this.state;
     this.state = state;
-    this.emit('state', { state, previous, attempt: this.backoff.attempt, ...extra });
+    this.emit('state', { state, previous, attempt: this.backoff.attempt, url: this.url, ...extra });
   }
 
   /** @private */
@@ -602,11 +616,22 @@ export class DanmakuClient extends EventTarget {
   scheduleReconnect(code, reason) {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    const now = Date.now();
+    this.servers.tried(this.index, code === 4013 ? retryHintMs(reason) : 0, now);
+    // A draining node closes connections that worked, spread over its drain
+    // timeout (internal/gateway/drain.go), so moving to another node at once
+    // brings no herd. Once a whole round has failed, the backoff applies.
+    const drained = code === 4000 && this.urls.length > 1;
+    const hurry = drained && this.backoff.rounds() === 0;
+    const next = this.servers.pick(now, drained ? this.index : -1);
+    this.index = next.index;
     if (this.offline) {
       this.setState('reconnecting', { delayMs: null, retryAt: null, offline: true, code, reason });
       return;
     }
-    const delayMs = this.backoff.next(code === 4013 ? retryHintMs(reason) : 0);
+    const holdMs = next.at - now;
+    let delayMs = this.backoff.next(holdMs);
+    if (hurry) delayMs = Math.min(holdMs, this.opts.maxReconnectMs);
     this.setState('reconnecting', { delayMs, retryAt: Date.now() + delayMs, offline: false, code, reason });
     this.reconnectTimer = setTimeout(() => this.open(), delayMs);
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff, retryHintMs } from '../backoff.js';
+import { Backoff, ServerList, retryHintMs } from '../backoff.js';
 
 test('delays stay within [min, max] whatever the random source says', () => {
   for (const r of [0, 0.5, 0.999999]) {
@@ -66,4 +66,36 @@ test('retryHintMs reads retry=<ms> from a close reason', () => {
   assert.equal(retryHintMs('noretry=5'), 0);
   assert.equal(retryHintMs('retry=abc'), 0);
   assert.equal(retryHintMs(undefined), 0);
+});
+
+test('with several URLs the ceiling doubles once per round', () => {
+  const b = new Backoff({ minMs: 500, maxMs: 20000, random: () => 0.999999, perRound: 3 });
+  const got = [];
+  for (let i = 0; i < 9; i++) got.push(b.next());
+  assert.deepEqual(got, [1000, 1000, 1000, 2000, 2000, 2000, 4000, 4000, 4000]);
+  assert.equal(b.rounds(), 3);
+});
+
+test('ServerList rotates, skips URLs held by a hint, and avoids a drained one', () => {
+  const s = new ServerList(['a', 'b', 'c'], () => 0);
+  const now = 1000;
+  assert.deepEqual(s.pick(now), { index: 0, url: 'a', at: now });
+  s.tried(0, 0, now);
+  assert.equal(s.pick(now).url, 'b');
+  s.tried(1, 5000, now); // b asks for 5 s
+  s.tried(2, 0, now);
+  assert.equal(s.pick(now).url, 'a');
+  s.tried(0, 0, now);
+  assert.equal(s.pick(now).url, 'c', 'b is held');
+  assert.equal(s.pick(now, 2).url, 'a', 'b is held, c just drained');
+  s.tried(0, 9000, now);
+  s.tried(2, 7000, now);
+  assert.deepEqual(s.pick(now), { index: 1, url: 'b', at: now + 5000 }, 'all held: the first free');
+  assert.deepEqual(s.pick(now, 1), { index: 2, url: 'c', at: now + 7000 });
+  assert.equal(s.pick(now + 5000).url, 'b', 'the hold is over');
+  const one = new ServerList(['lb'], () => 0.7);
+  one.tried(0, 2000, now);
+  assert.deepEqual(one.pick(now, 0), { index: 0, url: 'lb', at: now + 2000 }, 'one URL is never avoided');
+  assert.equal(new ServerList(['a', 'b', 'c'], () => 0.999999).pick(now).url, 'c');
+  assert.throws(() => new ServerList([]), RangeError);
 });

@@ -1,75 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DanmakuClient, DanmakuError, reconnectable, normalizeMessage, wsURL } from '../danmaku.js';
-
-/** A WebSocket stand-in the test plays the server through. */
-class FakeWS {
-  /** @type {FakeWS[]} */
-  static all = [];
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.sent = [];
-    this.bufferedAmount = 0;
-    this.closedWith = null;
-    this.onopen = this.onmessage = this.onclose = this.onerror = null;
-    FakeWS.all.push(this);
-  }
-  send(s) {
-    this.sent.push(JSON.parse(s));
-  }
-  close(code, reason) {
-    this.closedWith = { code, reason };
-  }
-  // The server side.
-  open() {
-    this.onopen?.({});
-  }
-  recv(obj) {
-    this.onmessage?.({ data: JSON.stringify(obj) });
-  }
-  drop(code = 1006, reason = '') {
-    this.onclose?.({ code, reason, wasClean: false });
-  }
-  ops(op) {
-    return this.sent.filter((m) => m.op === op);
-  }
-}
-
-/** Polls cond every millisecond, up to a bound. */
-async function until(cond, what, ms = 2000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
-/** A client on a fresh fake socket, with fast timers. */
-function setup(opts = {}) {
-  FakeWS.all = [];
-  const client = new DanmakuClient('ws://test/ws', {
-    WebSocket: /** @type {any} */ (FakeWS),
-    minReconnectMs: 1,
-    maxReconnectMs: 5,
-    watchNetwork: false,
-    ...opts,
-  });
-  const events = [];
-  for (const type of ['state', 'danmaku', 'delete', 'batch', 'online', 'reset', 'nack', 'ack', 'error', 'broadcast', 'user', 'joined']) {
-    client.on(type, (d) => events.push({ type, ...d }));
-  }
-  const last = () => FakeWS.all[FakeWS.all.length - 1];
-  return { client, events, last };
-}
-
-/** Opens the latest socket and answers its join for room. */
-function accept(ws, room, { epoch = 'e1', offset = 0, recovered = false, online = 1 } = {}) {
-  ws.open();
-  ws.recv({ op: 'joined', room, epoch, offset, online, recovered });
-}
-
-const msg = (offset, prev, extra = {}) => ({ offset, prev, id: `m${offset}`, type: 'danmaku', text: `t${offset}`, ts: 1, ...extra });
+import { DanmakuError, reconnectable, normalizeMessage, wsURL } from '../danmaku.js';
+import { FakeWS, until, setup, accept, msg } from './fakews.js';
 
 test('connect, join, receive: defaults applied, duplicates dropped', async () => {
   const { client, events, last } = setup();
