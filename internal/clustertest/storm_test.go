@@ -90,7 +90,13 @@ func TestReconnectStormIsAbsorbed(t *testing.T) {
 	for range viewers {
 		all = append(all, watch(t, urls, room))
 	}
-	probe := clustertest.MustDial(t, gws[1].WSURL())
+	var probe *clustertest.Viewer
+	if err := retry(20*time.Second, func() (err error) {
+		probe, err = clustertest.Dial(t, gws[1].WSURL()) // 503 while over the rate
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := probe.Join(room, nil, ""); err != nil {
 		t.Fatal(err)
 	}
