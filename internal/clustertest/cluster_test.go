@@ -40,6 +40,7 @@ func TestThreeNodesDeliverEverywhereInOneOrder(t *testing.T) {
 		}
 		viewers = append(viewers, v)
 	}
+	joinedAll := time.Now()
 	const published, perViewer = 60, 2
 	for i := range published {
 		if _, err := logics[i%3].Publish(t, room, fmt.Sprintf("api %d", i)); err != nil {
@@ -76,8 +77,8 @@ func TestThreeNodesDeliverEverywhereInOneOrder(t *testing.T) {
 		}
 	}
 	// Nine viewers over three gateways: every viewer and every logic node
-	// sees nine, within a few seconds.
-	deadline := time.Now().Add(5 * time.Second)
+	// sees nine within 3 s of the last join.
+	deadline := joinedAll.Add(3 * time.Second)
 	for {
 		ok := logics[0].Online(t, room) == 9 && logics[2].Online(t, room) == 9
 		for _, v := range viewers {
@@ -87,10 +88,49 @@ func TestThreeNodesDeliverEverywhereInOneOrder(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("online counts did not reach 9 in 5 s: logic %d, viewer 0 %d, viewer 8 %d",
+			t.Fatalf("online counts did not reach 9 within 3 s of the last join: logic %d, viewer 0 %d, viewer 8 %d",
 				logics[0].Online(t, room), viewers[0].Online(room), viewers[8].Online(room))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("online counts converged %s after the last join", time.Since(joinedAll).Round(10*time.Millisecond))
+
+	// A broadcast and a push to one user, published through one logic
+	// node, reach viewers on every gateway; a ban through it closes the
+	// user's connection on another gateway with 4503.
+	if status, body := logics[0].Do(t, "POST", "/v1/broadcast", protocol.PublishRequest{Messages: []protocol.PublishMessage{{Text: "to everyone"}}}); status != 200 {
+		t.Fatalf("broadcast: %d %s", status, body)
+	}
+	for i, v := range viewers {
+		if _, err := v.Wait(protocol.OpBroadcast, 10*time.Second); err != nil {
+			t.Fatalf("viewer %d on %s: broadcast: %v", i, gateways[i%3].Name, err)
+		}
+	}
+	var target string // the guest id of viewer 2, on gateway 2, from its own messages
+	for _, m := range first {
+		if m.Text == "from viewer 2 #0" && m.User != nil {
+			target = m.User.ID
+		}
+	}
+	if target == "" {
+		t.Fatal("viewer 2's message carries no user id")
+	}
+	if status, body := logics[1].Do(t, "POST", "/v1/users/"+target+"/messages", protocol.PublishRequest{Messages: []protocol.PublishMessage{{Text: "just you"}}}); status != 200 {
+		t.Fatalf("user push: %d %s", status, body)
+	}
+	if m, err := viewers[2].Wait(protocol.OpUser, 10*time.Second); err != nil || len(m.Msgs) != 1 || m.Msgs[0].Text != "just you" {
+		t.Fatalf("user push to %s on gateway 2: %+v, %v", target, m, err)
+	}
+	if status, body := logics[0].Do(t, "POST", "/v1/bans", map[string]any{"publicId": target, "seconds": 60}); status != 200 {
+		t.Fatalf("ban: %d %s", status, body)
+	}
+	select {
+	case <-viewers[2].Closed():
+		if code := viewers[2].CloseCode(); code != protocol.CloseBanned {
+			t.Fatalf("banned viewer closed with %d, want 4503", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the banned viewer on gateway 2 was not closed")
 	}
 }
 

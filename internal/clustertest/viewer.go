@@ -242,3 +242,9 @@ func (v *Viewer) Last(room string) (uint64, error) {
 	}
 	return msgs[len(msgs)-1].Offset, nil
 }
+
+// Wait waits for the next frame with op that is not a batch or an online
+// count (user, broadcast, error, …).
+func (v *Viewer) Wait(op string, timeout time.Duration) (*protocol.ServerMessage, error) {
+	return v.reply(timeout, op)
+}
