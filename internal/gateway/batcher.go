@@ -70,6 +70,10 @@ func (r *room) flushLocked(now time.Time) {
 	r.pending = r.pending[:0]
 	r.flushedLast = r.last
 	r.lastFlush = now
+	if r.flushed != nil {
+		close(r.flushed) // resumes waiting for this room to catch up
+		r.flushed = nil
+	}
 	for len(msgs) > 0 {
 		n := min(len(msgs), r.env.cfg.BatchMaxMessages)
 		batch := msgs[:n]

@@ -34,7 +34,10 @@
 // are in the catch-up, those after reach the viewer as a member, so that it
 // gets every message exactly once. Store reads (a resume that reaches past
 // memory, a gap in the live messages) happen outside the room's lock, and
-// live messages that arrive meanwhile wait in order.
+// live messages that arrive meanwhile wait in order. A resume from an
+// offset this gateway has not flushed yet (the viewer comes from a node
+// that was a batch ahead) waits for the room to flush that far, briefly,
+// so that it recovers without getting anything twice.
 //
 // # The flush rule
 //

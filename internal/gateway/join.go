@@ -11,6 +11,13 @@ import (
 // joinTimeout bounds the store reads of one join's catch-up.
 const joinTimeout = 10 * time.Second
 
+// catchUpWait bounds how long a resume waits for this gateway to deliver
+// the viewer's since offset itself. A viewer that moves from a node that
+// was ahead (it had flushed a batch this node still merges, or got a live
+// message that is still on its way here) is a few milliseconds ahead, not
+// more.
+const catchUpWait = 2 * time.Second
+
 // join makes c a member of a room. The quick checks answer at once; the
 // catch-up (which may read the store) runs on a goroutine of its own so that
 // nbio's executor is never held by I/O.
@@ -79,6 +86,15 @@ func (g *Gateway) completeJoin(ctx context.Context, c *conn, m *membership, sinc
 	resume := since != nil && epoch == currentEpoch
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
+	if resume && !r.waitFlushed(ctx, *since, catchUpWait) {
+		if ctx.Err() != nil {
+			return
+		}
+		// This gateway never got that far: the offset is not the room's,
+		// or the live messages here lag far behind. A fresh view is the
+		// honest answer.
+		resume = false
+	}
 
 	for attempt := 0; ; attempt++ {
 		var stored []protocol.Stored

@@ -166,3 +166,28 @@ func TestRejoinNoDuplicates(t *testing.T) {
 		t.Fatalf("after rejoin got offset %d, want %d (a duplicate?)", m.Offset, more[0])
 	}
 }
+
+// A viewer that comes from a node that was ahead — it already has a
+// message this gateway is still merging into a batch — resumes with
+// recovered:true and gets nothing twice: the join waits for the room to
+// flush up to the viewer's offset.
+func TestResumeFromANodeThatWasAhead(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) { c.BatchWindow = time.Second })})
+	keep := dial(t, s.WSURL, nil) // keeps the room and its window alive
+	j := keep.join("r")
+	first := s.Publish(t, "r", "first")  // an idle room flushes it at once
+	ahead := s.Publish(t, "r", "second") // merged: flushed a second later
+	keep.collect("r", 1)
+	// The other node delivered "second" already; the viewer resumes here
+	// from it while this gateway still holds it.
+	v := dial(t, s.WSURL, nil)
+	j2 := v.resumeJoin("r", ahead[0], j.Epoch)
+	if !j2.Recovered || j2.Offset < ahead[0] {
+		t.Fatalf("resume from %d (ahead of the gateway's %d): %+v, want recovered at %d or later", ahead[0], first[0], j2, ahead[0])
+	}
+	third := s.Publish(t, "r", "third")
+	got := v.collect("r", 1)
+	if got[0].Offset != third[0] {
+		t.Fatalf("after resuming from %d the viewer got %d first, want %d (no duplicate of %d)", ahead[0], got[0].Offset, third[0], ahead[0])
+	}
+}

@@ -66,7 +66,8 @@ type room struct {
 	flushedLast uint64            // newest offset handed to the buckets
 	recent      []protocol.Stored // the latest delivered messages, oldest first
 	lastFlush   time.Time
-	inFlight    int // buckets still writing this room's last flush
+	inFlight    int           // buckets still writing this room's last flush
+	flushed     chan struct{} // closed at the next flush; nil until someone waits
 	timer       *time.Timer
 	timerArmed  bool
 	onlineSent  int64 // the count the members were last told (the online loop's, or a lone member's join reply)
@@ -209,6 +210,32 @@ func (r *room) forgetDeletedLocked(body []byte) {
 			}
 			r.recent = append(r.recent[:i:i], r.recent[i+1:]...)
 			break
+		}
+	}
+}
+
+// waitFlushed waits until the room has handed the buckets every message up
+// to offset, and reports whether it did within wait.
+func (r *room) waitFlushed(ctx context.Context, offset uint64, wait time.Duration) bool {
+	timeout := time.NewTimer(wait)
+	defer timeout.Stop()
+	for {
+		r.mu.Lock()
+		if r.flushedLast >= offset || r.closed {
+			r.mu.Unlock()
+			return true
+		}
+		if r.flushed == nil {
+			r.flushed = make(chan struct{})
+		}
+		next := r.flushed
+		r.mu.Unlock()
+		select {
+		case <-next:
+		case <-timeout.C:
+			return false
+		case <-ctx.Done():
+			return false
 		}
 	}
 }
