@@ -41,6 +41,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./internal/filter
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalized$$' -fuzztime $(FUZZTIME) ./internal/filter
 	$(GO) test -run '^$$' -fuzz '^FuzzKeys$$' -fuzztime $(FUZZTIME) ./internal/moderation
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./internal/relay
+	$(GO) test -run '^$$' -fuzz '^FuzzReports$$' -fuzztime $(FUZZTIME) ./internal/presence
 
 # nginx (Debian's) fronts the cluster in the load-balancer test
 # (internal/clustertest runs docs/nginx/danmaku.conf).

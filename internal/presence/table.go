@@ -194,8 +194,8 @@ func (t *Table) expire(now time.Time) {
 }
 
 func (t *Table) onReport(m *nats.Msg) {
-	var r report
-	if json.Unmarshal(m.Data, &r) != nil || r.Node == "" || r.Node == t.cfg.Node {
+	r, ok := parseReport(m.Data)
+	if !ok || r.Node == t.cfg.Node {
 		return
 	}
 	t.mu.Lock()
@@ -300,9 +300,9 @@ func (t *Table) fetchSnapshot(node string) (map[string]int64, uint64, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("snapshot of %s: %w", node, err)
 		}
-		var r report
-		if err := json.Unmarshal(m.Data, &r); err != nil {
-			return nil, 0, fmt.Errorf("snapshot of %s: %w", node, err)
+		r, ok := parseReport(m.Data)
+		if !ok {
+			return nil, 0, fmt.Errorf("snapshot of %s: malformed chunk", node)
 		}
 		if got > 0 && r.Seq != seq {
 			return nil, 0, fmt.Errorf("snapshot of %s: chunks of reports %d and %d", node, seq, r.Seq)

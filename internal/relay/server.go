@@ -138,13 +138,12 @@ func (s *Server) announce(leaving bool) {
 }
 
 func (s *Server) serve(m *nats.Msg, handle func(context.Context, *request) reply) {
-	var req request
 	var rep reply
-	if err := json.Unmarshal(m.Data, &req); err != nil || req.Msg == nil {
+	if req, err := decodeRequest(m.Data); err != nil {
 		rep = reply{Code: protocol.CodeBadRequest, Message: "malformed relay request"}
 	} else {
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
-		rep = handle(ctx, &req)
+		rep = handle(ctx, req)
 		cancel()
 	}
 	data, _ := json.Marshal(rep)

@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/danmaku/danmaku/protocol"
@@ -21,6 +23,21 @@ type request struct {
 	User protocol.User           `json:"user"`
 	Msg  *protocol.ClientMessage `json:"msg"`
 }
+
+// decodeRequest decodes a gateway's request; a request without a message
+// is as malformed as one that is not JSON.
+func decodeRequest(data []byte) (*request, error) {
+	var req request
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, err
+	}
+	if req.Msg == nil {
+		return nil, errNoMessage
+	}
+	return &req, nil
+}
+
+var errNoMessage = errors.New("relay: request without a message")
 
 // reply is the logic tier's answer: an offset and message id, or an error
 // code with its message.
