@@ -9,8 +9,10 @@ import (
 // The flush rule, as doc.go states it:
 //
 //  1. A room flushes its pending messages when no flush of it is in flight
-//     and either BatchWindow has passed since its last flush or the batch
-//     holds BatchMaxMessages.
+//     and either its window has passed since its last flush or the batch
+//     holds BatchMaxMessages. Its window is what a flush costs, its
+//     viewers here × the CPU of one write, divided by BatchBudget, at most
+//     BatchWindow.
 //  2. A flush is in flight until every bucket it went to has written it;
 //     the last of them applies rule 1 at once.
 //  3. Otherwise a timer applies rule 1 when the window ends.
@@ -24,11 +26,19 @@ func (r *room) flushIfDueLocked(now time.Time) {
 	case r.closed || !r.streaming || len(r.pending) == 0:
 	case r.inFlight > 0:
 		// Rule 2: frameWritten comes back here.
-	case len(r.pending) >= r.env.cfg.BatchMaxMessages || now.Sub(r.lastFlush) >= r.env.cfg.BatchWindow:
+	case len(r.pending) >= r.env.cfg.BatchMaxMessages || now.Sub(r.lastFlush) >= r.window():
 		r.flushLocked(now)
 	case !r.timerArmed:
-		r.armTimerLocked(r.lastFlush.Add(r.env.cfg.BatchWindow).Sub(now)) // rule 3
+		r.armTimerLocked(r.lastFlush.Add(r.window()).Sub(now)) // rule 3
 	}
+}
+
+// window is how long the room merges after a flush: the time one flush of
+// it costs the node, divided by the share of a core a room may take, and
+// never more than BatchWindow.
+func (r *room) window() time.Duration {
+	cost := time.Duration(r.viewers.Load()) * r.env.writes.per()
+	return min(time.Duration(float64(cost)/r.env.cfg.BatchBudget), r.env.cfg.BatchWindow)
 }
 
 // frameWritten is called by each bucket that has written one of the room's

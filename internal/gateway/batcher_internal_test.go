@@ -15,16 +15,20 @@ import (
 // instead of running them.
 
 // testRoom builds a streaming room over len(viewersIn) buckets holding
-// viewersIn[i] viewers each.
+// viewersIn[i] viewers each. Its writes cost an hour, so that its window
+// is always BatchWindow; the tests of the cost-driven window set a cost.
 func testRoom(window time.Duration, maxMsgs int, viewersIn ...int32) (*room, []*bucket) {
 	stop := make(chan struct{})
 	m := metrics.New()
+	writes := newWriteCost()
+	writes.set(time.Hour)
 	env := &roomEnv{
-		cfg:     roomConfig{BatchWindow: window, BatchMaxMessages: maxMsgs, RecentPerRoom: 100, ResumeLimit: 1000},
-		fanout:  newFanout(len(viewersIn), stop, newBucketMetrics(m)),
+		cfg:     roomConfig{BatchWindow: window, BatchBudget: 0.25, BatchMaxMessages: maxMsgs, RecentPerRoom: 100, ResumeLimit: 1000},
+		fanout:  newFanout(len(viewersIn), stop, newBucketMetrics(m), writes),
 		metrics: m,
 		log:     slog.New(slog.DiscardHandler),
 		workers: newWorkers(),
+		writes:  writes,
 	}
 	r := newRoom("r", env)
 	r.streaming = true
@@ -300,4 +304,67 @@ func (r *room) recentCopy() []protocol.Stored {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return clone(r.recent)
+}
+
+// Rule 1, the window: a room whose flush is cheap (a few viewers) flushes
+// every message at once however fast they come; one whose flush is dear
+// merges for up to BatchWindow, in proportion to what a flush costs.
+func TestFlushWindowFollowsTheFanOutCost(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		viewers int32
+		perMsg  time.Duration // between messages
+		frames  int           // of 20 messages
+	}{
+		// 10 viewers × 20 µs = 200 µs per flush, ÷ 0.25: a 0.8 ms window.
+		{"10 viewers at 200 msgs/s", 10, 5 * time.Millisecond, 20},
+		{"10 viewers at 1,000 msgs/s", 10, time.Millisecond, 20},
+		// 500 viewers: 10 ms per flush, a 40 ms window: 5 ms apart merge
+		// by about eight.
+		{"500 viewers at 200 msgs/s", 500, 5 * time.Millisecond, 3},
+		// 10,000 viewers: 200 ms per flush, capped at the 50 ms window.
+		{"10,000 viewers at 200 msgs/s", 10000, 5 * time.Millisecond, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r, bs := testRoom(50*time.Millisecond, 500, c.viewers)
+				r.env.writes.set(20 * time.Microsecond)
+				var frames []int
+				for off := uint64(1); off <= 20; off++ {
+					r.onLive(msg(off))
+					time.Sleep(c.perMsg)
+					synctest.Wait()
+					frames = append(frames, deliverAll(t, bs[0])...)
+				}
+				time.Sleep(time.Second)
+				synctest.Wait()
+				frames = append(frames, deliverAll(t, bs[0])...)
+				total := 0
+				for _, n := range frames {
+					total += n
+				}
+				if total != 20 {
+					t.Fatalf("frames %v carry %d messages, want 20", frames, total)
+				}
+				if len(frames) > c.frames+1 || len(frames) < c.frames-1 {
+					t.Fatalf("20 messages went out in %d frames %v, want about %d", len(frames), frames, c.frames)
+				}
+			})
+		})
+	}
+}
+
+// The estimate of a write's cost follows the fan-out loops it is told of.
+func TestWriteCostFollowsTheLoops(t *testing.T) {
+	w := newWriteCost()
+	for range 100 {
+		w.observe(5*time.Millisecond, 1000) // 5 µs a write
+	}
+	if got := w.per(); got < 4*time.Microsecond || got > 6*time.Microsecond {
+		t.Fatalf("after many 5 µs writes the estimate is %s", got)
+	}
+	w.observe(time.Second, 1) // one slow loop moves it, but not all the way
+	if got := w.per(); got > 200*time.Millisecond {
+		t.Fatalf("one slow loop moved the estimate to %s", got)
+	}
 }

@@ -64,7 +64,7 @@ func BenchmarkFanOut(b *testing.B) {
 	defer ln.Close()
 	m := metrics.New()
 	policy := newConnPolicy(1<<30, m)
-	bk := newBucket(0, nil, newBucketMetrics(m))
+	bk := newBucket(0, nil, newBucketMetrics(m), newWriteCost())
 	r := &room{name: "lobby"}
 	set := make(map[*conn]*membership, viewers)
 	var readers sync.WaitGroup

@@ -59,6 +59,7 @@ type bucket struct {
 	queue   taskQueue
 	stop    <-chan struct{}
 	metrics bucketMetrics
+	writes  *writeCost // what a write costs, for the rooms' windows
 
 	// Owned by run.
 	members map[*room]map[*conn]*membership
@@ -66,12 +67,13 @@ type bucket struct {
 	conns connIndex
 }
 
-func newBucket(index int, stop <-chan struct{}, m bucketMetrics) *bucket {
+func newBucket(index int, stop <-chan struct{}, m bucketMetrics, writes *writeCost) *bucket {
 	return &bucket{
 		index:   index,
 		queue:   newTaskQueue(),
 		stop:    stop,
 		metrics: m,
+		writes:  writes,
 		members: make(map[*room]map[*conn]*membership),
 		conns:   newConnIndex(),
 	}
@@ -141,6 +143,7 @@ func (b *bucket) deliver(t *task) {
 	}
 	batch := t.kind == taskBatch
 	n, bytes := 0, 0
+	start := time.Now()
 	for c, m := range set {
 		if !c.writeFrame(t.frame) {
 			continue
@@ -152,6 +155,9 @@ func (b *bucket) deliver(t *task) {
 		}
 	}
 	b.count(n, bytes)
+	if n > 0 {
+		b.writes.observe(time.Since(start), n)
+	}
 	if t.acceptedAt > 0 && n > 0 {
 		b.metrics.latency.Observe(time.Since(time.UnixMilli(t.acceptedAt)).Seconds())
 	}

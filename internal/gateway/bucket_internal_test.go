@@ -67,7 +67,7 @@ func loopbackConn(t *testing.T, policy *connPolicy) (*conn, func() *protocol.Ser
 // after a leave it gets nothing more.
 func TestBucketJoinDeliverRejoinLeave(t *testing.T) {
 	m := metrics.New()
-	b := newBucket(0, nil, newBucketMetrics(m))
+	b := newBucket(0, nil, newBucketMetrics(m), newWriteCost())
 	c, next := loopbackConn(t, newConnPolicy(1<<20, m))
 	b.conns.add(c)
 	r := &room{name: "lobby"}

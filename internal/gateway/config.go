@@ -86,9 +86,18 @@ type Config struct {
 	// MaxRoomsPerConn is how many rooms one connection may join. 0 means
 	// the default.
 	MaxRoomsPerConn int
-	// BatchWindow is how long a busy room merges messages before flushing.
-	// An idle room flushes at once. 0 means the default.
+	// BatchWindow is the longest a busy room merges messages before
+	// flushing. A room's own window is shorter the cheaper its fan-out is
+	// (see BatchBudget), and an idle room flushes at once. 0 means the
+	// default.
 	BatchWindow time.Duration
+	// BatchBudget is the share of one core that one room's flushes may
+	// take: a room's window is what one flush costs (its viewers on this
+	// gateway × the measured CPU of one write) divided by it, at most
+	// BatchWindow. So a room of a few viewers flushes every message at
+	// once at any rate, and one of thousands merges for the whole window.
+	// 0 means the default; at most 1.
+	BatchBudget float64
 	// BatchMaxMessages flushes a batch early when it reaches this many
 	// messages. 0 means the default.
 	BatchMaxMessages int
@@ -163,6 +172,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxRoomsPerConn:  8,
 		BatchWindow:      50 * time.Millisecond,
+		BatchBudget:      0.25,
 		BatchMaxMessages: 500,
 		MaxPendingBytes:  1 << 20,
 		IdleTimeout:      60 * time.Second,
@@ -190,6 +200,7 @@ func (c Config) withDefaults() (Config, error) {
 		defaults.NonNegative("Buckets", c.Buckets),
 		defaults.Positive("MaxRoomsPerConn", &c.MaxRoomsPerConn, d.MaxRoomsPerConn),
 		defaults.Positive("BatchWindow", &c.BatchWindow, d.BatchWindow),
+		defaults.PositiveUpTo("BatchBudget", &c.BatchBudget, d.BatchBudget, 1),
 		defaults.Positive("BatchMaxMessages", &c.BatchMaxMessages, d.BatchMaxMessages),
 		defaults.Positive("MaxPendingBytes", &c.MaxPendingBytes, d.MaxPendingBytes),
 		defaults.Positive("IdleTimeout", &c.IdleTimeout, d.IdleTimeout),

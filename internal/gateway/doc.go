@@ -42,8 +42,10 @@
 // # The flush rule
 //
 //  1. A room flushes its pending messages when no flush of it is in flight
-//     and either BatchWindow has passed since its last flush or the batch
-//     holds BatchMaxMessages.
+//     and either its window has passed since its last flush or the batch
+//     holds BatchMaxMessages. Its window is what one flush costs the node,
+//     its viewers here × the measured CPU of one write (writecost.go),
+//     divided by BatchBudget, at most BatchWindow.
 //  2. A flush is in flight until every bucket it went to has written it;
 //     the last of them applies rule 1 at once.
 //  3. Otherwise a timer applies rule 1 when the window ends.
@@ -51,10 +53,11 @@
 //     batch (grown while a flush was in flight) goes out as several frames,
 //     in order.
 //
-// So an idle room sends a lone message at once, a busy one merges for the
-// window, and a room whose fan-out is slower than its message rate sends
-// bigger frames instead of queueing more of them: its latency is one
-// fan-out round, not a growing queue. batcher_internal_test.go has one test
+// So an idle room sends a lone message at once; a room of a few viewers,
+// whose flush costs microseconds, sends every message at once at any rate;
+// a room of thousands merges for the whole window; and a room whose fan-out
+// is slower than its message rate sends bigger frames instead of queueing
+// more of them: its latency is one fan-out round, not a growing queue. batcher_internal_test.go has one test
 // per rule.
 //
 // # Lock order

@@ -7,10 +7,10 @@ type fanout struct {
 	buckets []*bucket // len is a power of two
 }
 
-func newFanout(n int, stop <-chan struct{}, m bucketMetrics) *fanout {
+func newFanout(n int, stop <-chan struct{}, m bucketMetrics, writes *writeCost) *fanout {
 	f := &fanout{}
 	for i := range n {
-		f.buckets = append(f.buckets, newBucket(i, stop, m))
+		f.buckets = append(f.buckets, newBucket(i, stop, m, writes))
 	}
 	return f
 }

@@ -60,10 +60,12 @@ func New(cfg Config) (*Gateway, error) {
 		stop:    make(chan struct{}),
 		workers: newWorkers(),
 	}
-	g.fanout = newFanout(cfg.Buckets, g.stop, newBucketMetrics(cfg.Metrics))
+	writes := newWriteCost()
+	g.fanout = newFanout(cfg.Buckets, g.stop, newBucketMetrics(cfg.Metrics), writes)
 	g.rooms = newRoomTable(&roomEnv{
 		cfg: roomConfig{
 			BatchWindow:      cfg.BatchWindow,
+			BatchBudget:      cfg.BatchBudget,
 			BatchMaxMessages: cfg.BatchMaxMessages,
 			RecentPerRoom:    cfg.RecentPerRoom,
 			ResumeLimit:      cfg.ResumeLimit,
@@ -73,6 +75,7 @@ func New(cfg Config) (*Gateway, error) {
 		metrics: cfg.Metrics,
 		log:     cfg.Logger,
 		workers: g.workers,
+		writes:  writes,
 	})
 	g.policy = newConnPolicy(cfg.MaxPendingBytes, cfg.Metrics)
 	g.admission = newAdmission(&g.cfg)

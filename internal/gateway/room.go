@@ -22,6 +22,7 @@ type roomHistory interface {
 // roomConfig is the part of Config a room uses.
 type roomConfig struct {
 	BatchWindow      time.Duration
+	BatchBudget      float64
 	BatchMaxMessages int
 	RecentPerRoom    int
 	ResumeLimit      int
@@ -36,6 +37,7 @@ type roomEnv struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	workers *workers // runs the store reads of loads and gap fills
+	writes  *writeCost
 }
 
 // room is a room with at least one viewer on this gateway. It receives the
