@@ -74,7 +74,11 @@ func newPublisher(apiURLs []string, apiKey string, rooms []string, rate float64,
 			Timeout: 10 * time.Second,
 			Transport: &http.Transport{
 				MaxIdleConns: concurrency, MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency,
-				IdleConnTimeout: 30 * time.Second, DisableCompression: true,
+				// Under the server's keep-alive idle timeout (--handshake-timeout,
+				// 5 s by default; internal/gateway/engine.go): a POST sent on a
+				// connection the server is closing fails with a reset, and is
+				// not retried.
+				IdleConnTimeout: 2 * time.Second, DisableCompression: true,
 			},
 		},
 		published: make([]atomic.Uint64, len(rooms)),

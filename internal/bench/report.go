@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -386,8 +387,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 		b.WriteString("\n")
 		if len(sv.Processes) > 1 {
 			for _, p := range sv.Processes {
-				fmt.Fprintf(&b, "               pid %d %s: RSS %s before, %s after, %s peak; CPU %.1fs (%.0f%% of a core)",
-					p.PID, p.URL, mib(p.RSSBeforeBytes), mib(p.RSSAfterBytes), mib(p.RSSPeakBytes), p.CPUSeconds, p.CPUPercent)
+				name := strconv.Itoa(p.PID)
+				if p.URL != "" {
+					name += " " + p.URL
+				}
+				fmt.Fprintf(&b, "               pid %s: RSS %s before, %s after, %s peak; CPU %.1fs (%.0f%% of a core)",
+					name, mib(p.RSSBeforeBytes), mib(p.RSSAfterBytes), mib(p.RSSPeakBytes), p.CPUSeconds, p.CPUPercent)
 				if p.Exited {
 					b.WriteString("; exited during the run")
 				}

@@ -190,7 +190,7 @@ func clusterSummary() *Summary {
 	s.Delivery.AckedChecked, s.Delivery.AckedMissing = 2200, 0
 	s.Server.PIDs = []int{42, 43}
 	s.Server.Processes = []ProcessStats{
-		{PID: 42, URL: "http://127.0.0.1:1", RSSAfterBytes: 40 << 20, CPUSeconds: 20, CPUPercent: 90},
+		{PID: 42, RSSAfterBytes: 40 << 20, CPUSeconds: 20, CPUPercent: 90},
 		{PID: 43, URL: "http://127.0.0.1:2", CPUSeconds: 10, CPUPercent: 46, Exited: true},
 	}
 	s.Goals = goals(scenarioSpec{Name: ScenarioCluster}, s)
@@ -237,6 +237,7 @@ func TestWriteTextCluster(t *testing.T) {
 		"resume       7 connections closed under 7 viewers; 7 resumed (7 recovered, 0 not)",
 		"0 of 2200 acknowledged (viewer, offset) pairs missing",
 		"summed over 2 processes",
+		"pid 42: RSS 0.0 MiB before, 40.0 MiB after",
 		"pid 43 http://127.0.0.1:2: RSS 0.0 MiB before, 0.0 MiB after, 0.0 MiB peak; CPU 10.0s (46% of a core); exited during the run",
 		"goal MET    viewers back after a lost connection: 7 viewers lost a connection, 0 not back; the last back after 0.0 s",
 	)
