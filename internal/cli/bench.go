@@ -41,7 +41,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var cfg bench.Config
 	d := bench.DefaultConfig()
-	var serverArgs stringList
+	var serverArgs argList
 	var pids intList
 	fs.StringVar(&cfg.Scenario, "scenario", "", "scenario to run (required): idle, hot-room, many-rooms, low-rate, connect-storm, ingress, cluster")
 	fs.Var((*stringList)(&cfg.URLs), "url", "target running servers: ws://host:port/ws or http://host:port, repeatable or comma-separated; viewer i takes URL i mod n (empty: start the servers)")
@@ -118,6 +118,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return err
 }
+
+// argList is a repeatable flag whose values are kept whole: a server flag
+// may hold commas itself (--server-arg=--routes=nats://a:6222,nats://b:6222).
+type argList []string
+
+func (l *argList) String() string     { return strings.Join(*l, " ") }
+func (l *argList) Set(v string) error { *l = append(*l, v); return nil }
 
 // intList is a repeatable flag of process ids, commas allowed.
 type intList []int
