@@ -8,7 +8,7 @@ import (
 
 // A batch frame as the server builds it (protocol.AppendBatch):
 //
-//	{"op":"batch","room":"R","msgs":[{"offset":N,"prev":P,…,"data":{"t":T,"seq":S}},…]}
+//	{"op":"batch","room":"R","msgs":[{"offset":N,"prev":P,…,"data":{"t":T,"via":A,"seq":S}},…]}
 //
 // Viewers read it without a JSON decoder: the offsets, prevs and publish
 // times are found by position. A JSON string cannot hold an unescaped '"',
@@ -19,6 +19,7 @@ var (
 	offsetMarker = []byte(`{"offset":`)
 	prevMarker   = []byte(`,"prev":`)
 	tMarker      = []byte(`"data":{"t":`)
+	viaMarker    = []byte(`,"via":`)
 
 	errMalformedBatch = errors.New("malformed batch frame")
 )
@@ -31,6 +32,7 @@ type parsedBatch struct {
 	offsets []uint64
 	prevs   []uint64
 	ts      []int64 // publish time (unix ns) from data.t; 0 when absent
+	via     []int32 // the publisher's API URL index from data.via; -1 when absent
 }
 
 // splitBatch returns the room name of a batch payload and the messages
@@ -91,10 +93,18 @@ func parseMessages(msgs []byte, size int) (*parsedBatch, error) {
 			end += pos
 		}
 		var t int64
+		via := int32(-1)
 		if i := bytes.Index(msgs[pos:end], tMarker); i >= 0 {
-			v, _, ok := readUint(msgs[pos+i+len(tMarker) : end])
+			rest := msgs[pos+i+len(tMarker) : end]
+			v, n, ok := readUint(rest)
 			if ok {
 				t = int64(v)
+				// The server keeps data as sent, compacted, so via follows t.
+				if r, ok := bytes.CutPrefix(rest[n:], viaMarker); ok {
+					if a, _, ok := readUint(r); ok && a < 1<<16 {
+						via = int32(a)
+					}
+				}
 			}
 		}
 		if len(pb.offsets) == 0 {
@@ -103,6 +113,7 @@ func parseMessages(msgs []byte, size int) (*parsedBatch, error) {
 		pb.offsets = append(pb.offsets, off)
 		pb.prevs = append(pb.prevs, prev)
 		pb.ts = append(pb.ts, t)
+		pb.via = append(pb.via, via)
 		if end == len(msgs) {
 			return pb, nil
 		}

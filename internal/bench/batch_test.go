@@ -11,7 +11,7 @@ func TestParseBatchFrame(t *testing.T) {
 	msgs := []protocol.Stored{
 		{Offset: 7, Prev: 3, Body: []byte(`{"id":"a","type":"danmaku","text":"he said \"{\\\"offset\\\":1}\"","ts":1,"data":{"t":1763900000123456789,"seq":1}}`)},
 		{Offset: 9, Prev: 7, Body: []byte(`{"id":"b","type":"danmaku","text":"x","ts":2}`)},
-		{Offset: 12, Prev: 9, Body: []byte(`{"id":"c","type":"danmaku","text":"y","ts":3,"data":{"t":42,"seq":3}}`)},
+		{Offset: 12, Prev: 9, Body: []byte(`{"id":"c","type":"danmaku","text":"y","ts":3,"data":{"t":42,"via":2,"seq":3}}`)},
 	}
 	p := protocol.AppendBatch(nil, "room-1", msgs)
 	room, rest, err := splitBatch(p)
@@ -25,10 +25,10 @@ func TestParseBatchFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOff, wantPrev, wantT := []uint64{7, 9, 12}, []uint64{3, 7, 9}, []int64{1763900000123456789, 0, 42}
+	wantOff, wantPrev, wantT, wantVia := []uint64{7, 9, 12}, []uint64{3, 7, 9}, []int64{1763900000123456789, 0, 42}, []int32{-1, -1, 2}
 	for i := range wantOff {
-		if pb.offsets[i] != wantOff[i] || pb.prevs[i] != wantPrev[i] || pb.ts[i] != wantT[i] {
-			t.Errorf("msg %d: offset %d prev %d t %d; want %d %d %d", i, pb.offsets[i], pb.prevs[i], pb.ts[i], wantOff[i], wantPrev[i], wantT[i])
+		if pb.offsets[i] != wantOff[i] || pb.prevs[i] != wantPrev[i] || pb.ts[i] != wantT[i] || pb.via[i] != wantVia[i] {
+			t.Errorf("msg %d: offset %d prev %d t %d via %d; want %d %d %d %d", i, pb.offsets[i], pb.prevs[i], pb.ts[i], pb.via[i], wantOff[i], wantPrev[i], wantT[i], wantVia[i])
 		}
 	}
 	if len(pb.offsets) != 3 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/danmaku/danmaku/internal/defaults"
@@ -19,23 +20,36 @@ type Config struct {
 	Scenario string
 
 	// URL targets a running server: its WebSocket endpoint (ws://…/ws) or
-	// its HTTP base (http://host:port, /ws is appended). Empty starts a
-	// server with ServerCommand and stops it at the end.
-	URL string
-	// APIURL is the HTTP API base. Empty derives it from URL.
-	APIURL string
+	// its HTTP base (http://host:port, /ws is appended). Several nodes are
+	// comma-separated; URLs adds more. Viewer i connects to target i mod n
+	// of URL's and URLs' targets in order. Empty (and no URLs) starts Nodes
+	// servers with ServerCommand and stops them at the end.
+	URL  string
+	URLs []string
+	// APIURL is the HTTP API base, or several comma-separated; APIURLs adds
+	// more. Publish request k goes to one of them in turn (see
+	// publisher.go). Empty derives one API URL from each target.
+	APIURL  string
+	APIURLs []string
 	// APIKey for the HTTP API of a running server. Ignored when the bench
 	// starts the server (it generates one).
 	APIKey string
-	// ServerPID is the process to sample for RSS and CPU when URL is set.
-	// 0 samples nothing.
-	ServerPID int
+	// ServerPID, and ServerPIDs, are the processes to sample for RSS and
+	// CPU when URL is set: their sum, and each one. 0 and empty sample
+	// nothing.
+	ServerPID  int
+	ServerPIDs []int
 	// ServerCommand is the argv that runs "danmaku serve" (e.g. the
 	// executable and "serve"). Used when URL is empty.
 	ServerCommand []string
-	// ServerArgs are extra flags for the started server; they come after
+	// ServerArgs are extra flags for the started servers; they come after
 	// the bench's own, so they win.
 	ServerArgs []string
+	// Nodes is how many servers the bench starts when no URL is given: 1
+	// runs one "danmaku serve"; more run that many whose embedded NATS
+	// servers form one cluster over routes, with history replicated
+	// min(Nodes, 3) times. 0 means the scenario's default.
+	Nodes int
 	// WorkerCommand is the argv that runs one worker process ("danmaku
 	// bench --internal-worker"). Empty runs workers as goroutines of this
 	// process (tests; small runs only: the open-file limit is per process).
@@ -132,6 +146,7 @@ func (c Config) withDefaults() (Config, error) {
 	defaults.Or(&c.Rooms, spec.Rooms)
 	defaults.Or(&c.Rate, spec.Rate)
 	defaults.Or(&c.Batch, spec.Batch)
+	defaults.Or(&c.Nodes, max(spec.Nodes, 1))
 	d := DefaultConfig()
 	errs := []error{
 		defaults.Positive("Duration", &c.Duration, d.Duration),
@@ -152,8 +167,16 @@ func (c Config) withDefaults() (Config, error) {
 	if spec.Publish && (c.Rate <= 0 || c.Batch <= 0 || c.Batch > 1000) {
 		errs = append(errs, errors.New("rate must be positive and batch 1–1000"))
 	}
-	if c.URL == "" && len(c.ServerCommand) == 0 {
+	if len(c.targets()) == 0 && len(c.ServerCommand) == 0 {
 		errs = append(errs, errors.New("give URL or ServerCommand"))
+	}
+	if c.Nodes < 1 || c.Nodes > maxNodes {
+		errs = append(errs, fmt.Errorf("nodes must be 1–%d", maxNodes))
+	}
+	for _, pid := range c.pids() {
+		if pid <= 0 {
+			errs = append(errs, fmt.Errorf("server PID %d is not a process id", pid))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -171,4 +194,38 @@ func (c Config) withDefaults() (Config, error) {
 		c.Stderr = io.Discard
 	}
 	return c, nil
+}
+
+// maxNodes bounds the servers the bench starts: each is a whole node with
+// its own NATS server on this host's cores.
+const maxNodes = 9
+
+// targets is every gateway target given, in order.
+func (c *Config) targets() []string { return splitLists(append([]string{c.URL}, c.URLs...)) }
+
+// apiTargets is every API URL given, in order.
+func (c *Config) apiTargets() []string {
+	return splitLists(append([]string{c.APIURL}, c.APIURLs...))
+}
+
+// pids is every server process to sample.
+func (c *Config) pids() []int {
+	var out []int
+	if c.ServerPID != 0 {
+		out = append(out, c.ServerPID)
+	}
+	return append(out, c.ServerPIDs...)
+}
+
+// splitLists splits each element at commas and drops empty parts.
+func splitLists(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for part := range strings.SplitSeq(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -136,4 +137,71 @@ func loadAvg() float64 {
 	}
 	v, _ := strconv.ParseFloat(string(f[0]), 64)
 	return v
+}
+
+// serverSample is one reading of every server process: the sum, and each.
+type serverSample struct {
+	procSample              // RSS and CPU summed over the processes
+	per        []procSample // indexed like pidSampler.pids
+}
+
+// pidSampler reads several processes. A process that has exited (a node
+// killed on purpose) keeps the CPU of its last reading, so that CPU over
+// a window stays what it used, and counts no RSS.
+type pidSampler struct {
+	pids []int
+	mu   sync.Mutex // guards the fields below: the monitor and the run sample
+	last []procSample
+	gone []bool
+	peak []int64
+	log  func(pid int, err error)
+}
+
+func newPIDSampler(pids []int, log func(pid int, err error)) *pidSampler {
+	n := len(pids)
+	return &pidSampler{pids: pids, last: make([]procSample, n), gone: make([]bool, n), peak: make([]int64, n), log: log}
+}
+
+func (p *pidSampler) sample() serverSample {
+	var s serverSample
+	if p != nil {
+		p.mu.Lock()
+		s.per = make([]procSample, len(p.pids))
+		for i, pid := range p.pids {
+			cur, err := readProc(pid)
+			switch {
+			case err == nil:
+				p.last[i] = cur
+			case !p.gone[i]:
+				p.gone[i] = true
+				p.log(pid, err)
+			}
+			s.per[i] = p.last[i]
+			if p.gone[i] {
+				s.per[i].RSS = 0
+			}
+			s.per[i].At = time.Now()
+			s.RSS += s.per[i].RSS
+			s.CPU += s.per[i].CPU
+			p.peak[i] = max(p.peak[i], s.per[i].RSS)
+		}
+		p.mu.Unlock()
+	}
+	s.At = time.Now()
+	s.hostBusy, s.hostTotal, _ = hostCPU()
+	return s
+}
+
+// exited reports whether process i could not be read since some sample.
+func (p *pidSampler) exited(i int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gone[i]
+}
+
+// peakRSS is process i's highest RSS seen.
+func (p *pidSampler) peakRSS(i int) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak[i]
 }

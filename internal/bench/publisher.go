@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,13 +19,23 @@ import (
 // publisher posts messages to rooms through the HTTP API at a steady rate:
 // request k leaves at start + k·batch/rate, for room k mod len(rooms), with
 // batch messages. Each message carries its send time in data.t (unix ns),
-// which viewers subtract from their receive time.
+// which viewers subtract from their receive time, and the index of the API
+// URL it went through in data.via, which tells them whether it crossed
+// nodes.
+//
+// With several API URLs, the c-th request of room r goes to URL (c+r) mod
+// n, so that every room is published through every node whatever the
+// numbers of rooms and URLs. A URL whose request failed without an HTTP
+// answer (a dead node) is skipped for apiDownFor, as a load balancer's
+// health check would; the failed request is not retried, since its
+// messages may have been stored.
 type publisher struct {
-	apiURL, apiKey string
-	rooms          []string
-	rate           float64 // messages per second
-	batch          int     // messages per request
-	concurrency    int     // requests in flight at most
+	apiURLs     []string
+	apiKey      string
+	rooms       []string
+	rate        float64 // messages per second
+	batch       int     // messages per request
+	concurrency int     // requests in flight at most
 
 	client *http.Client
 
@@ -34,22 +45,40 @@ type publisher struct {
 	failures  atomic.Uint64
 	seq       atomic.Uint64
 	maxLag    atomic.Int64 // ns a request left after its scheduled time, worst case
+	apis      []apiCounters
 
-	errMu    sync.Mutex // guards firstErr and requestLatency
+	errMu    sync.Mutex // guards firstErr, requestLatency and acked
 	firstErr string
 	// requestLatency is each successful request's round trip: validate,
 	// store in JetStream, answer.
 	requestLatency Histogram
+	// acked holds, per room index, the offsets the API answered with.
+	acked [][]uint64
 }
 
-func newPublisher(apiURL, apiKey string, rooms []string, rate float64, batch, concurrency int) *publisher {
+// apiCounters are one API URL's share of the requests.
+type apiCounters struct {
+	requests, messages, failures atomic.Uint64
+	downUntil                    atomic.Int64 // unix ns; skipped before
+	latency                      Histogram    // guarded by publisher.errMu
+}
+
+// apiDownFor is how long an API URL that did not answer is skipped.
+const apiDownFor = time.Second
+
+func newPublisher(apiURLs []string, apiKey string, rooms []string, rate float64, batch, concurrency int) *publisher {
 	return &publisher{
-		apiURL: apiURL, apiKey: apiKey, rooms: rooms, rate: rate, batch: batch, concurrency: concurrency,
+		apiURLs: apiURLs, apiKey: apiKey, rooms: rooms, rate: rate, batch: batch, concurrency: concurrency,
+		apis: make([]apiCounters, len(apiURLs)), acked: make([][]uint64, len(rooms)),
 		client: &http.Client{
 			Timeout: 10 * time.Second,
 			Transport: &http.Transport{
 				MaxIdleConns: concurrency, MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency,
-				IdleConnTimeout: 30 * time.Second, DisableCompression: true,
+				// Under the server's keep-alive idle timeout (--handshake-timeout,
+				// 5 s by default; internal/gateway/engine.go): a POST sent on a
+				// connection the server is closing fails with a reset, and is
+				// not retried.
+				IdleConnTimeout: 2 * time.Second, DisableCompression: true,
 			},
 		},
 		published: make([]atomic.Uint64, len(rooms)),
@@ -58,14 +87,15 @@ func newPublisher(apiURL, apiKey string, rooms []string, rate float64, batch, co
 
 // run publishes for d and returns when every request has ended.
 func (p *publisher) run(ctx context.Context, d time.Duration) {
-	jobs := make(chan int, p.concurrency)
+	type job struct{ room, api int }
+	jobs := make(chan job, p.concurrency)
 	var wg sync.WaitGroup
 	for range p.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for room := range jobs {
-				p.post(ctx, room)
+			for j := range jobs {
+				p.post(ctx, j.room, j.api)
 			}
 		}()
 	}
@@ -94,7 +124,7 @@ func (p *publisher) run(ctx context.Context, d time.Duration) {
 			}
 		}
 		select {
-		case jobs <- k % len(p.rooms):
+		case jobs <- job{k % len(p.rooms), p.apiFor(k)}:
 		case <-ctx.Done():
 			return
 		}
@@ -104,8 +134,28 @@ func (p *publisher) run(ctx context.Context, d time.Duration) {
 	}
 }
 
-// post sends one request of batch messages to room i.
-func (p *publisher) post(ctx context.Context, i int) {
+// apiFor is the API URL index of request k: the c-th request of room r
+// goes to (c+r) mod n, skipping URLs marked down.
+func (p *publisher) apiFor(k int) int {
+	room := k % len(p.rooms)
+	return p.pickAPI(k/len(p.rooms) + room)
+}
+
+// pickAPI returns API URL index n mod len, or the next one not marked
+// down; if every one is down, n mod len anyway.
+func (p *publisher) pickAPI(n int) int {
+	now := time.Now().UnixNano()
+	for i := range p.apiURLs {
+		a := (n + i) % len(p.apiURLs)
+		if p.apis[a].downUntil.Load() <= now {
+			return a
+		}
+	}
+	return n % len(p.apiURLs)
+}
+
+// post sends one request of batch messages to room i through API URL a.
+func (p *publisher) post(ctx context.Context, i, a int) {
 	body := make([]byte, 0, 16+p.batch*64)
 	body = append(body, `{"messages":[`...)
 	now := time.Now().UnixNano()
@@ -115,55 +165,79 @@ func (p *publisher) post(ctx context.Context, i int) {
 		}
 		body = append(body, `{"text":"bench","data":{"t":`...)
 		body = strconv.AppendInt(body, now, 10)
+		body = append(body, `,"via":`...)
+		body = strconv.AppendInt(body, int64(a), 10)
 		body = append(body, `,"seq":`...)
 		body = strconv.AppendUint(body, p.seq.Add(1), 10)
 		body = append(body, "}}"...)
 	}
 	body = append(body, "]}"...)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.apiURL+"/v1/rooms/"+p.rooms[i]+"/messages", bytes.NewReader(body))
+	api := &p.apis[a]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.apiURLs[a]+"/v1/rooms/"+p.rooms[i]+"/messages", bytes.NewReader(body))
 	if err != nil {
-		p.fail(err)
+		p.fail(api, err)
 		return
 	}
 	req.Header.Set("Authorization", "Bearer "+p.apiKey)
 	req.Header.Set("Content-Type", "application/json")
 	p.requests.Add(1)
+	api.requests.Add(1)
 	sent := time.Now()
 	resp, err := p.client.Do(req)
 	if err != nil {
-		p.fail(err)
+		if ctx.Err() == nil {
+			api.downUntil.Store(time.Now().Add(apiDownFor).UnixNano())
+		}
+		p.fail(api, err)
 		return
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err != nil {
-		p.fail(err)
+		p.fail(api, err)
 		return
 	}
 	if resp.StatusCode != http.StatusOK {
-		p.fail(fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data)))
+		p.fail(api, fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data)))
 		return
 	}
 	var pr protocol.PublishResponse
 	if err := json.Unmarshal(data, &pr); err != nil {
-		p.fail(err)
+		p.fail(api, err)
 		return
 	}
+	took := time.Since(sent)
 	p.errMu.Lock()
-	p.requestLatency.Record(time.Since(sent))
+	p.requestLatency.Record(took)
+	api.latency.Record(took)
+	p.acked[i] = append(p.acked[i], pr.Offsets...)
 	p.errMu.Unlock()
 	n := uint64(len(pr.Offsets))
 	p.published[i].Add(n)
 	p.messages.Add(n)
+	api.messages.Add(n)
 }
 
-func (p *publisher) fail(err error) {
+func (p *publisher) fail(api *apiCounters, err error) {
 	p.failures.Add(1)
+	api.failures.Add(1)
 	p.errMu.Lock()
 	if p.firstErr == "" {
 		p.firstErr = err.Error()
 	}
 	p.errMu.Unlock()
+}
+
+// ackedOffsets returns, per room index, the acknowledged offsets in
+// ascending order (requests to one room may be answered out of order).
+func (p *publisher) ackedOffsets() [][]uint64 {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	out := make([][]uint64, len(p.acked))
+	for i, a := range p.acked {
+		out[i] = slices.Sorted(slices.Values(a))
+	}
+	return out
 }
 
 // expected returns the stored count per room.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,7 +27,13 @@ type Summary struct {
 	// Latency is publish→receive: the viewer's receive time minus the
 	// data.t the publisher stamped just before its HTTP request, over every
 	// message every viewer received after the warmup.
-	Latency  *Latency      `json:"latency,omitempty"`
+	Latency *Latency `json:"latency,omitempty"`
+	// CrossNode breaks Latency down by gateway and by whether the message
+	// was published through the viewer's own node (publishing scenarios).
+	CrossNode *CrossNode `json:"cross_node,omitempty"`
+	// Resume covers viewers whose connection was closed under them and
+	// who came back on another URL (publishing scenarios, when any was).
+	Resume   *ResumeStats  `json:"resume,omitempty"`
 	Ingress  *IngressStats `json:"ingress,omitempty"`
 	Server   ServerStats   `json:"server"`
 	LoadGen  LoadGenStats  `json:"loadgen"`
@@ -45,23 +52,28 @@ type Goal struct {
 
 // Conditions say what ran, where, and with which settings.
 type Conditions struct {
-	Started       time.Time `json:"started"`
-	GoVersion     string    `json:"go_version"`
-	CPUs          int       `json:"cpus"`
-	Server        string    `json:"server"` // "child" (started by the bench) or "external"
-	ServerArgs    []string  `json:"server_args,omitempty"`
-	URL           string    `json:"url"`
-	Viewers       int       `json:"viewers"`
-	Rooms         int       `json:"rooms"`
-	Rate          float64   `json:"rate,omitempty"`  // messages/s requested
-	Batch         int       `json:"batch,omitempty"` // messages per publish request
-	Duration      string    `json:"duration"`
-	Warmup        string    `json:"warmup"`
-	Workers       int       `json:"workers"`
-	Sources       int       `json:"source_addresses"`
-	SampleViewers int       `json:"sample_viewers"`
-	Window        int       `json:"window,omitempty"`    // ingress sends in flight per connection
-	SendRate      float64   `json:"send_rate,omitempty"` // ingress sends per second per connection (0: unpaced)
+	Started    time.Time `json:"started"`
+	GoVersion  string    `json:"go_version"`
+	CPUs       int       `json:"cpus"`
+	Server     string    `json:"server"` // "child" (started by the bench) or "external"
+	ServerArgs []string  `json:"server_args,omitempty"`
+	URL        string    `json:"url"` // the first gateway
+	// URLs and APIURLs are every gateway and API URL, when more than one
+	// of either; Nodes the servers the bench started (0: external).
+	URLs          []string `json:"urls,omitempty"`
+	APIURLs       []string `json:"api_urls,omitempty"`
+	Nodes         int      `json:"nodes,omitempty"`
+	Viewers       int      `json:"viewers"`
+	Rooms         int      `json:"rooms"`
+	Rate          float64  `json:"rate,omitempty"`  // messages/s requested
+	Batch         int      `json:"batch,omitempty"` // messages per publish request
+	Duration      string   `json:"duration"`
+	Warmup        string   `json:"warmup"`
+	Workers       int      `json:"workers"`
+	Sources       int      `json:"source_addresses"`
+	SampleViewers int      `json:"sample_viewers"`
+	Window        int      `json:"window,omitempty"`    // ingress sends in flight per connection
+	SendRate      float64  `json:"send_rate,omitempty"` // ingress sends per second per connection (0: unpaced)
 	// Compression: viewers offered permessage-deflate.
 	Compression bool `json:"compression"`
 }
@@ -93,6 +105,58 @@ type PublishStats struct {
 	// (validate, store, answer): the part of publish→receive before the
 	// gateway.
 	RequestLatency Latency `json:"request_latency"`
+	// APIs is each API URL's share, when there are several.
+	APIs []APIStats `json:"apis,omitempty"`
+}
+
+// APIStats is one API URL's part of the publishing.
+type APIStats struct {
+	URL            string  `json:"url"`
+	Requests       uint64  `json:"requests"`
+	Messages       uint64  `json:"messages"`
+	Failures       uint64  `json:"failures"`
+	RequestLatency Latency `json:"request_latency"`
+}
+
+// CrossNode is publish→receive latency by where the message went in and
+// out. A message published through API URL a and received through gateway
+// g stayed on one node when a and g have the same host:port (danmaku
+// serve nodes); with separate gateway and logic processes every delivery
+// is cross-node. Both go through NATS in a cluster: "same node" means the
+// same process at both ends, not a shorter path.
+type CrossNode struct {
+	SameNode  Latency        `json:"same_node"`
+	OtherNode Latency        `json:"other_node"`
+	Gateways  []GatewayStats `json:"gateways"`
+}
+
+// GatewayStats is what the viewers received through one gateway URL.
+type GatewayStats struct {
+	URL string `json:"url"`
+	// Viewers first connected here; Received counts every message through
+	// it, resumed viewers included.
+	Viewers   int     `json:"viewers"`
+	Received  uint64  `json:"received"`
+	Latency   Latency `json:"latency"`
+	SameNode  Latency `json:"same_node"`
+	OtherNode Latency `json:"other_node"`
+	// Resumed counts the resumes that landed here.
+	Resumed uint64 `json:"resumed,omitempty"`
+}
+
+// ResumeStats covers viewers that lost their connection and came back.
+type ResumeStats struct {
+	Closed  uint64 `json:"closed"`  // connections closed by the server or the network
+	Viewers int    `json:"viewers"` // viewers that lost a connection at least once
+	Resumed uint64 `json:"resumed"` // joined again on a new connection
+	// Recovered resumes got recovered:true (the exact messages after
+	// since); the others the recent history.
+	Recovered    uint64 `json:"recovered"`
+	NotRecovered uint64 `json:"not_recovered"`
+	DialFailures uint64 `json:"dial_failures"` // resume dials or handshakes that failed
+	NotBack      int    `json:"not_back"`      // viewers still without a joined connection at the end
+	// Back is from the close to the joined reply on the new connection.
+	Back Latency `json:"back"`
 }
 
 // Delivery checks what viewers received against what was published.
@@ -117,6 +181,12 @@ type Delivery struct {
 	Missing      uint64            `json:"missing"`
 	Malformed    uint64            `json:"malformed"`
 	Closes       map[string]uint64 `json:"closes,omitempty"` // unexpected closes by code
+	// The sample viewers looked for every acknowledged offset of their
+	// room (the publisher keeps the offsets each request was answered
+	// with): AckedChecked pairs of viewer and offset, AckedMissing of them
+	// never received. Nonzero missing is an acknowledged message lost.
+	AckedChecked uint64 `json:"acked_checked"`
+	AckedMissing uint64 `json:"acked_missing"`
 }
 
 // Latency is a distribution in milliseconds.
@@ -154,9 +224,13 @@ type IngressStats struct {
 	AckLatency    Latency           `json:"ack_latency"` // send → ack
 }
 
-// ServerStats are read from /proc/<pid> of the server.
+// ServerStats are read from /proc/<pid> of the server. With several
+// processes (a cluster's nodes and NATS servers) the RSS and CPU fields are
+// their sums, PID is the first, and Processes has each.
 type ServerStats struct {
-	PID int `json:"pid,omitempty"`
+	PID       int            `json:"pid,omitempty"`
+	PIDs      []int          `json:"pids,omitempty"`
+	Processes []ProcessStats `json:"processes,omitempty"`
 	// RSS before the viewers connected, after (Settle later, for idle),
 	// and the highest seen.
 	RSSBeforeBytes  int64   `json:"rss_before_bytes"`
@@ -173,6 +247,20 @@ type ServerStats struct {
 	CPUMicrosPerHandshake float64 `json:"cpu_us_per_handshake,omitempty"`
 	// CPUMicrosPerAccepted is CPUSeconds per acked send (ingress).
 	CPUMicrosPerAccepted float64 `json:"cpu_us_per_accepted,omitempty"`
+}
+
+// ProcessStats is one server process over the same samples as
+// ServerStats. A process that exited during the run (Exited) counts the
+// CPU of its last reading and no RSS after it.
+type ProcessStats struct {
+	PID            int     `json:"pid"`
+	URL            string  `json:"url,omitempty"` // when the bench started it
+	RSSBeforeBytes int64   `json:"rss_before_bytes"`
+	RSSAfterBytes  int64   `json:"rss_after_bytes"`
+	RSSPeakBytes   int64   `json:"rss_peak_bytes"`
+	CPUSeconds     float64 `json:"cpu_seconds"`
+	CPUPercent     float64 `json:"cpu_percent"`
+	Exited         bool    `json:"exited,omitempty"`
 }
 
 // LoadGenStats is the load generator's own CPU (workers and parent) over
@@ -216,6 +304,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if len(c.ServerArgs) > 0 {
 		fmt.Fprintf(&b, "  server args  %s\n", strings.Join(c.ServerArgs, " "))
 	}
+	if c.Nodes > 1 {
+		fmt.Fprintf(&b, "  cluster      %d danmaku serve nodes started by the bench, embedded NATS clustered over routes\n", c.Nodes)
+	}
+	if len(c.URLs) > 1 || len(c.APIURLs) > 1 {
+		fmt.Fprintf(&b, "  targets      viewers over %s; publishers over %s\n", strings.Join(orOne(c.URLs, c.URL), " "), strings.Join(c.APIURLs, " "))
+	}
 	cs := s.Connect
 	fmt.Fprintf(&b, "  connect      %d/%d handshakes (%d failed) in %.2fs = %.0f/s; handshake p50 %.1f ms p99 %.1f ms",
 		cs.Handshakes, cs.Target, cs.Failed, cs.Seconds, cs.HandshakesPerSec, cs.HandshakeLatency.P50Ms, cs.HandshakeLatency.P99Ms)
@@ -232,12 +326,16 @@ func (s *Summary) WriteText(w io.Writer) error {
 		if p.FirstError != "" {
 			fmt.Fprintf(&b, "               first error: %s\n", p.FirstError)
 		}
+		for _, a := range p.APIs {
+			fmt.Fprintf(&b, "               %s: %d messages in %d requests, %d failed; request p50 %.2f ms p99 %.2f ms\n",
+				a.URL, a.Messages, a.Requests, a.Failures, a.RequestLatency.P50Ms, a.RequestLatency.P99Ms)
+		}
 	}
 	if d := s.Delivery; d != nil {
 		fmt.Fprintf(&b, "  delivered    %d of %d = %.4f%%; %d viewers short (%d msgs missing), %d over\n",
 			d.Received, d.Expected, 100*d.Ratio, d.ViewersShort, d.Missing, d.ViewersOver)
-		fmt.Fprintf(&b, "  order        %d sample viewers checked %d msgs: %d gaps, %d duplicates, %d malformed frames\n",
-			d.SampleViewers, d.SampleMsgs, d.Gaps, d.Duplicates, d.Malformed)
+		fmt.Fprintf(&b, "  order        %d sample viewers checked %d msgs: %d gaps, %d duplicates, %d malformed frames; %d of %d acknowledged (viewer, offset) pairs missing\n",
+			d.SampleViewers, d.SampleMsgs, d.Gaps, d.Duplicates, d.Malformed, d.AckedMissing, d.AckedChecked)
 		fmt.Fprintf(&b, "  throughput   %.0f deliveries/s in %.0f frames/s (%.1f msgs/frame)\n",
 			d.DeliveriesPerSec, d.FramesPerSec, d.MsgsPerFrame)
 		for _, k := range slices.Sorted(maps.Keys(d.Closes)) {
@@ -247,6 +345,21 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if l := s.Latency; l != nil {
 		fmt.Fprintf(&b, "  latency      publish→receive min %.2f ms, p50 %.2f, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (%d samples)\n",
 			l.MinMs, l.P50Ms, l.P90Ms, l.P99Ms, l.P999Ms, l.MaxMs, l.Count)
+	}
+	if x := s.CrossNode; x != nil && len(x.Gateways) > 0 {
+		fmt.Fprintf(&b, "  cross-node   published through the viewer's node: %s; through another node: %s\n", latencyBrief(x.SameNode), latencyBrief(x.OtherNode))
+		for _, g := range x.Gateways {
+			fmt.Fprintf(&b, "               %s: %d viewers, %d msgs; same node %s; other node %s",
+				g.URL, g.Viewers, g.Received, latencyBrief(g.SameNode), latencyBrief(g.OtherNode))
+			if g.Resumed > 0 {
+				fmt.Fprintf(&b, "; %d resumes landed", g.Resumed)
+			}
+			b.WriteString("\n")
+		}
+	}
+	if r := s.Resume; r != nil {
+		fmt.Fprintf(&b, "  resume       %d connections closed under %d viewers; %d resumed (%d recovered, %d not), %d failed dials, %d not back; back after p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+			r.Closed, r.Viewers, r.Resumed, r.Recovered, r.NotRecovered, r.DialFailures, r.NotBack, r.Back.P50Ms, r.Back.P99Ms, r.Back.MaxMs)
 	}
 	if in := s.Ingress; in != nil {
 		fmt.Fprintf(&b, "  ingress      %.0f accepted msgs/s (offered %.0f/s: %g/s on each connection, %d in flight at most); %d sent, %d acked, %d nacked; ack p50 %.1f ms p99 %.1f ms\n",
@@ -268,7 +381,24 @@ func (s *Summary) WriteText(w io.Writer) error {
 		if sv.CPUSecPerMillionDeliveries > 0 {
 			fmt.Fprintf(&b, "; %.2f CPU-s per million deliveries", sv.CPUSecPerMillionDeliveries)
 		}
+		if len(sv.Processes) > 1 {
+			fmt.Fprintf(&b, "; summed over %d processes", len(sv.Processes))
+		}
 		b.WriteString("\n")
+		if len(sv.Processes) > 1 {
+			for _, p := range sv.Processes {
+				name := strconv.Itoa(p.PID)
+				if p.URL != "" {
+					name += " " + p.URL
+				}
+				fmt.Fprintf(&b, "               pid %s: RSS %s before, %s after, %s peak; CPU %.1fs (%.0f%% of a core)",
+					name, mib(p.RSSBeforeBytes), mib(p.RSSAfterBytes), mib(p.RSSPeakBytes), p.CPUSeconds, p.CPUPercent)
+				if p.Exited {
+					b.WriteString("; exited during the run")
+				}
+				b.WriteString("\n")
+			}
+		}
 	} else {
 		b.WriteString("  server       not sampled (external server without --server-pid)\n")
 	}
@@ -293,6 +423,22 @@ func (s *Summary) WriteText(w io.Writer) error {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// latencyBrief is "p50 … p99 … (n)", or "none" for no samples.
+func latencyBrief(l Latency) string {
+	if l.Count == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("p50 %.2f ms, p99 %.2f ms (%d)", l.P50Ms, l.P99Ms, l.Count)
+}
+
+// orOne is list, or one when list is empty.
+func orOne(list []string, one string) []string {
+	if len(list) > 0 {
+		return list
+	}
+	return []string{one}
+}
 
 // progressLine formats one second of progress.
 func progressLine(elapsed time.Duration, phase string, conns, joined int64, pub, deliv, frames, acks float64, srv procSample, srvCPU, genCPU, hostBusy float64) string {

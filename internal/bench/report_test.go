@@ -56,8 +56,7 @@ func TestWriteText(t *testing.T) {
 	if err := s.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	out := b.String()
-	for _, want := range []string{
+	wantLines(t, b.String(),
 		"danmaku bench: hot-room",
 		"10000 viewers, 1 rooms, 1000 msgs/s in requests of 10, 20s + 2s warmup",
 		"permessage-deflate offered",
@@ -70,9 +69,15 @@ func TestWriteText(t *testing.T) {
 		"load gen     CPU 12.0s (55% of a core)",
 		"goal MET    delivered: 100.0000%, 0 gaps, 0 duplicates",
 		"warning      something odd",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("summary lacks %q:\n%s", want, out)
+	)
+}
+
+// wantLines fails t for each of want that the summary out lacks.
+func wantLines(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("summary lacks %q:\n%s", w, out)
 		}
 	}
 }
@@ -144,5 +149,126 @@ func TestProcParsing(t *testing.T) {
 	}
 	if s, err := readProc(1); err == nil && s.RSS == 0 && s.CPU == 0 {
 		t.Log("pid 1 has no RSS (container); fine")
+	}
+}
+
+func TestTargetLists(t *testing.T) {
+	ws, api, err := targetLists([]string{"http://127.0.0.1:1", "ws://127.0.0.1:2/ws"}, nil)
+	if err != nil || len(ws) != 2 || ws[1] != "ws://127.0.0.1:2/ws" || len(api) != 2 || api[0] != "http://127.0.0.1:1" || api[1] != "http://127.0.0.1:2" {
+		t.Fatalf("targetLists without API URLs = %q, %q, %v; want one API URL per target", ws, api, err)
+	}
+	ws, api, err = targetLists([]string{"ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws"}, []string{"http://127.0.0.1:3", "http://localhost:1"})
+	if err != nil || len(api) != 2 || api[0] != "http://127.0.0.1:3" {
+		t.Fatalf("targetLists = %q, %q, %v", ws, api, err)
+	}
+	gw, apis := nodeIDs(ws, append(api, "http://127.0.0.1:2"))
+	// Same host:port is the same node; localhost:1 is not 127.0.0.1:1.
+	if gw[0] == gw[1] || apis[0] == gw[0] || apis[0] == gw[1] || apis[1] == gw[0] || apis[2] != gw[1] {
+		t.Errorf("node ids: gateways %v, APIs %v", gw, apis)
+	}
+	if _, _, err := targetLists([]string{"ws://127.0.0.1:1/ws"}, []string{"ws://127.0.0.1:3"}); err == nil {
+		t.Error("a ws:// API URL was accepted")
+	}
+}
+
+func clusterSummary() *Summary {
+	s := sampleSummary()
+	s.Scenario = ScenarioCluster
+	s.Conditions.Nodes = 3
+	s.Conditions.URLs = []string{"ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws"}
+	s.Conditions.APIURLs = []string{"http://127.0.0.1:1", "http://127.0.0.1:2"}
+	var h Histogram
+	for i := 1; i <= 10; i++ {
+		h.Record(time.Duration(i) * time.Millisecond)
+	}
+	l := latencyOf(&h)
+	s.CrossNode = &CrossNode{SameNode: l, OtherNode: l, Gateways: []GatewayStats{
+		{URL: "ws://127.0.0.1:1/ws", Viewers: 5000, Received: 110_000_000, Latency: l, SameNode: l, OtherNode: l, Resumed: 7},
+		{URL: "ws://127.0.0.1:2/ws", Viewers: 5000, Received: 110_000_000, Latency: l, SameNode: l, OtherNode: l},
+	}}
+	s.Resume = &ResumeStats{Closed: 7, Viewers: 7, Resumed: 7, Recovered: 7, Back: l}
+	s.Delivery.AckedChecked, s.Delivery.AckedMissing = 2200, 0
+	s.Server.PIDs = []int{42, 43}
+	s.Server.Processes = []ProcessStats{
+		{PID: 42, RSSAfterBytes: 40 << 20, CPUSeconds: 20, CPUPercent: 90},
+		{PID: 43, URL: "http://127.0.0.1:2", CPUSeconds: 10, CPUPercent: 46, Exited: true},
+	}
+	s.Goals = goals(scenarioSpec{Name: ScenarioCluster}, s)
+	return s
+}
+
+func TestClusterGoals(t *testing.T) {
+	s := clusterSummary()
+	if len(s.Goals) != 4 {
+		t.Fatalf("goals = %+v, want delivered, acknowledged lost, p99, back", s.Goals)
+	}
+	for _, g := range s.Goals {
+		if !g.Met {
+			t.Errorf("goal %q missed: %s", g.Name, g.Value)
+		}
+	}
+	s.Delivery.AckedMissing = 1
+	s.Resume.NotBack = 1
+	met := map[string]bool{}
+	for _, g := range goals(scenarioSpec{Name: ScenarioCluster}, s) {
+		met[g.Name] = g.Met
+	}
+	if met["acknowledged messages lost"] || met["viewers back after a lost connection"] || !met["delivered"] {
+		t.Errorf("with one acknowledged offset missing and one viewer not back: %v", met)
+	}
+	s.Delivery.Ratio = 1.001 // a failed publish that was stored after all
+	s.Delivery.ViewersOver = 3
+	if g := goals(scenarioSpec{Name: ScenarioCluster}, s); !g[0].Met {
+		t.Errorf("delivered missed with viewers over and none short: %+v", g[0])
+	}
+}
+
+func TestWriteTextCluster(t *testing.T) {
+	var b bytes.Buffer
+	if err := clusterSummary().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, b.String(),
+		"cluster      3 danmaku serve nodes",
+		"targets      viewers over ws://127.0.0.1:1/ws ws://127.0.0.1:2/ws; publishers over http://127.0.0.1:1 http://127.0.0.1:2",
+		"cross-node   published through the viewer's node: p50 5.",
+		"ws://127.0.0.1:1/ws: 5000 viewers, 110000000 msgs; same node p50 5.",
+		"; 7 resumes landed",
+		"resume       7 connections closed under 7 viewers; 7 resumed (7 recovered, 0 not)",
+		"0 of 2200 acknowledged (viewer, offset) pairs missing",
+		"summed over 2 processes",
+		"pid 42: RSS 0.0 MiB before, 40.0 MiB after",
+		"pid 43 http://127.0.0.1:2: RSS 0.0 MiB before, 0.0 MiB after, 0.0 MiB peak; CPU 10.0s (46% of a core); exited during the run",
+		"goal MET    viewers back after a lost connection: 7 viewers lost a connection, 0 not back; the last back after 0.0 s",
+	)
+}
+
+func TestWriteJSONCluster(t *testing.T) {
+	var b bytes.Buffer
+	if err := clusterSummary().WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	x := m["cross_node"].(map[string]any)
+	gws := x["gateways"].([]any)
+	if len(gws) != 2 || gws[0].(map[string]any)["url"] != "ws://127.0.0.1:1/ws" || x["same_node"].(map[string]any)["p99_ms"] == nil {
+		t.Errorf("cross_node = %v", x)
+	}
+	if r := m["resume"].(map[string]any); r["recovered"].(float64) != 7 || r["back"] == nil {
+		t.Errorf("resume = %v", r)
+	}
+	srv := m["server"].(map[string]any)
+	if srv["pid"].(float64) != 42 || len(srv["pids"].([]any)) != 2 || len(srv["processes"].([]any)) != 2 {
+		t.Errorf("server = %v", srv)
+	}
+	c := m["conditions"].(map[string]any)
+	if _, ok := c["url"]; !ok || len(c["urls"].([]any)) != 2 || c["nodes"].(float64) != 3 {
+		t.Errorf("conditions = %v", c)
+	}
+	if d := m["delivery"].(map[string]any); d["acked_checked"].(float64) != 2200 {
+		t.Errorf("delivery = %v", d)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,8 +47,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	return s, nil
 }
 
-// runner is the parent of one run. It owns the server (if it started it),
-// the workers and the monitor goroutine, and stops them all in cleanup.
+// runner is the parent of one run. It owns the servers (if it started
+// them), the workers and the monitor goroutine, and stops them all in
+// cleanup.
 type runner struct {
 	cfg     Config
 	spec    scenarioSpec
@@ -55,12 +57,21 @@ type runner struct {
 	cancel  context.CancelCauseFunc
 	started time.Time
 
-	wsURL, apiURL, apiKey string
-	serverPID             int
-	srv                   *childServer
-	workers               []*workerHandle
-	rooms                 []string
-	pub                   atomic.Pointer[publisher]
+	wsURLs, apiURLs []string
+	apiKey          string
+	serverArgs      []string // extra flags of the started servers, the bench's defaults first
+	srvs            []*childServer
+	sampler         *pidSampler // nil without server PIDs
+	pidURL          map[int]string
+	workers         []*workerHandle
+	rooms           []string
+	pub             atomic.Pointer[publisher]
+	workerFirst     []int // first global viewer index, per worker
+	workerCount     []int
+	rssBefore       serverSample
+
+	warnMu   sync.Mutex // guards warnings
+	warnings []string
 
 	phase    atomic.Value // string, for progress lines
 	stopping atomic.Bool  // workers are being stopped on purpose
@@ -98,13 +109,16 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	s := &Summary{Scenario: r.spec.Name}
 	s.Conditions = Conditions{
 		Started: r.started.UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
-		Server: "external", ServerArgs: cfg.ServerArgs, URL: r.wsURL,
+		Server: "external", URL: r.wsURLs[0],
 		Viewers: cfg.Viewers, Rooms: cfg.Rooms, Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(),
 		Workers: len(r.workers), Sources: cfg.Sources, SampleViewers: nSample,
 		Compression: !cfg.NoCompression,
 	}
-	if r.srv != nil {
-		s.Conditions.Server = "child"
+	if len(r.wsURLs) > 1 || len(r.apiURLs) > 1 {
+		s.Conditions.URLs, s.Conditions.APIURLs = r.wsURLs, r.apiURLs
+	}
+	if len(r.srvs) > 0 {
+		s.Conditions.Server, s.Conditions.ServerArgs, s.Conditions.Nodes = "child", r.serverArgs, len(r.srvs)
 	}
 	if r.spec.Publish {
 		s.Conditions.Rate, s.Conditions.Batch = cfg.Rate, cfg.Batch
@@ -115,11 +129,17 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 		s.Conditions.Duration, s.Conditions.Warmup = cfg.Duration.String(), cfg.Warmup.String()
 		s.Conditions.Window, s.Conditions.SendRate = cfg.Window, cfg.SendRate
 	}
-	s.Server.PID = r.serverPID
+	if r.sampler != nil {
+		s.Server.PID = r.sampler.pids[0]
+		if len(r.sampler.pids) > 1 {
+			s.Server.PIDs = r.sampler.pids
+		}
+	}
 	s.Host.LoadAvg = loadAvg()
 
 	// Connect.
 	before := r.sampleServer()
+	r.rssBefore = before
 	s.Server.RSSBeforeBytes = before.RSS
 	genBefore := r.genCPU()
 	r.phase.Store("connect")
@@ -151,7 +171,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	if s.Connect.Seconds > 0 {
 		s.Connect.HandshakesPerSec = float64(s.Connect.Handshakes) / s.Connect.Seconds
 	}
-	if r.spec.Storm && r.serverPID > 0 && s.Connect.Handshakes > 0 {
+	if r.spec.Storm && r.sampler != nil && s.Connect.Handshakes > 0 {
 		defer func() {
 			if s.Server.CPUSeconds > 0 {
 				s.Server.CPUMicrosPerHandshake = 1e6 * s.Server.CPUSeconds / float64(s.Connect.Handshakes)
@@ -166,13 +186,13 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 
 	// The measured part.
 	var win window
-	var srv0, srv1 procSample
+	var srv0, srv1 serverSample
 	var gen0, gen1 time.Duration
 	var finish command
 	switch {
 	case r.spec.Publish:
 		r.phase.Store("publish")
-		pub := newPublisher(r.apiURL, r.apiKey, r.rooms, cfg.Rate, cfg.Batch, cfg.Publishers)
+		pub := newPublisher(r.apiURLs, r.apiKey, r.rooms, cfg.Rate, cfg.Batch, cfg.Publishers)
 		r.pub.Store(pub)
 		win.start = time.Now()
 		if err := r.broadcast(command{Cmd: cmdRecord, RecordAfter: win.start.Add(cfg.Warmup).UnixNano()}); err != nil {
@@ -185,7 +205,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 		r.phase.Store("drain")
-		finish = command{Cmd: cmdFinish, Expected: pub.expected(), DrainMs: int(cfg.Drain / time.Millisecond)}
+		finish = command{Cmd: cmdFinish, Expected: pub.expected(), Acked: pub.ackedOffsets(), DrainMs: int(cfg.Drain / time.Millisecond)}
 	case r.spec.Ingress:
 		r.phase.Store("send")
 		start := time.Now()
@@ -214,8 +234,14 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 		finish = command{Cmd: cmdFinish}
 	}
 	settled := r.sampleServer()
-	if err := r.broadcast(finish); err != nil {
-		return nil, err
+	for i, h := range r.workers {
+		c := finish
+		if finish.Acked != nil {
+			c.Acked = r.sampledRooms(i, sampleEvery, finish.Acked)
+		}
+		if err := h.send(c); err != nil {
+			return nil, err
+		}
 	}
 	reports := make([]*workerReport, len(r.workers))
 	for i, h := range r.workers {
@@ -246,15 +272,57 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	return s, nil
 }
 
+// sampledRooms keeps of acked the rooms of worker i's sample viewers, so
+// that no worker is sent offsets it does not check.
+func (r *runner) sampledRooms(i, sampleEvery int, acked [][]uint64) [][]uint64 {
+	out := make([][]uint64, len(acked))
+	if sampleEvery <= 0 {
+		return out
+	}
+	first := r.workerFirst[i]
+	for g := first; g < first+r.workerCount[i]; g++ {
+		if g%sampleEvery == 0 {
+			out[g%len(acked)] = acked[g%len(acked)]
+		}
+	}
+	return out
+}
+
 // assemble fills the summary from the reports and samples.
-func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settled, srv0, srv1 procSample, gen0, gen1, workerCPU time.Duration) {
+func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settled, srv0, srv1 serverSample, gen0, gen1, workerCPU time.Duration) {
 	cfg := r.cfg
 	var final tick
-	var lat, ack Histogram
+	var lat, ack, back Histogram
 	closes := map[string]uint64{}
 	nacks := map[string]uint64{}
 	d := &Delivery{}
+	res := &ResumeStats{}
+	gws := make([]GatewayStats, len(r.wsURLs))
+	same := make([]Histogram, len(r.wsURLs))
+	cross := make([]Histogram, len(r.wsURLs))
 	for _, rep := range reports {
+		back.Merge(rep.Resume.Back.histogram())
+		res.Viewers += rep.Resume.Viewers
+		res.Resumed += rep.Resume.Resumed
+		res.Recovered += rep.Resume.Recovered
+		res.DialFailures += rep.Resume.DialFailures
+		res.NotBack += rep.Resume.NotBack
+		for g, n := range rep.Resume.Landed {
+			if g < len(gws) {
+				gws[g].Resumed += n
+			}
+		}
+		for g, gr := range rep.ByGateway {
+			if g >= len(gws) {
+				break
+			}
+			gws[g].Viewers += gr.Viewers
+			gws[g].Received += gr.Msgs
+			same[g].Merge(gr.Same.histogram())
+			cross[g].Merge(gr.Cross.histogram())
+		}
+		d.AckedChecked += rep.AckedChecked
+		d.AckedMissing += rep.AckedMissing
 		f := rep.Final
 		final.Msgs += f.Msgs
 		final.Frames += f.Frames
@@ -286,6 +354,14 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 			MaxLagMs: float64(p.maxLag.Load()) / 1e6, FirstError: p.firstErr,
 			RequestLatency: latencyOf(&p.requestLatency),
 		}
+		if len(p.apiURLs) > 1 {
+			for i := range p.apis {
+				a := &p.apis[i]
+				s.Publish.APIs = append(s.Publish.APIs, APIStats{URL: p.apiURLs[i],
+					Requests: a.requests.Load(), Messages: a.messages.Load(), Failures: a.failures.Load(),
+					RequestLatency: latencyOf(&a.latency)})
+			}
+		}
 		secs := win.seconds()
 		s.Publish.PerSec = float64(s.Publish.Messages) / secs
 		for room, n := range p.expected() {
@@ -306,6 +382,25 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		s.Delivery = d
 		l := latencyOf(&lat)
 		s.Latency = &l
+		x := &CrossNode{Gateways: gws}
+		var allSame, allCross Histogram
+		for g := range gws {
+			gws[g].URL = r.wsURLs[g]
+			var both Histogram
+			both.Merge(&same[g])
+			both.Merge(&cross[g])
+			gws[g].Latency, gws[g].SameNode, gws[g].OtherNode = latencyOf(&both), latencyOf(&same[g]), latencyOf(&cross[g])
+			allSame.Merge(&same[g])
+			allCross.Merge(&cross[g])
+		}
+		x.SameNode, x.OtherNode = latencyOf(&allSame), latencyOf(&allCross)
+		s.CrossNode = x
+		if res.Viewers > 0 {
+			res.Closed = final.Closed
+			res.NotRecovered = res.Resumed - res.Recovered
+			res.Back = latencyOf(&back)
+			s.Resume = res
+		}
 		if p.failures.Load() > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%d publish requests failed: %s", p.failures.Load(), p.firstErr))
 		}
@@ -326,12 +421,22 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		}
 		s.Ingress = in
 	}
-	if !r.spec.Publish && len(nacks) > 0 {
+	// Ingress reports its refusals itself; elsewhere they answer joins.
+	if !r.spec.Ingress && len(nacks) > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("error replies: %v", nacks))
 	}
 	if final.Closed > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d connections were closed by the server or the network: %v", final.Closed, closes))
 	}
+	if n := len(r.wsURLs); n > 1 && r.spec.Join {
+		if k := gcd(cfg.Rooms, n); k > 1 {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%d rooms over %d gateway URLs: viewer i is in room i mod %d on URL i mod %d, so each room's viewers are on only %d of the URLs (choose coprime numbers to spread every room over every gateway)",
+				cfg.Rooms, n, cfg.Rooms, n, n/k))
+		}
+	}
+	r.warnMu.Lock()
+	s.Warnings = append(s.Warnings, r.warnings...)
+	r.warnMu.Unlock()
 	if s.Connect.Failed > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d connections failed", s.Connect.Failed, cfg.Viewers))
 	}
@@ -340,10 +445,27 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 	}
 
 	sv := &s.Server
-	if r.serverPID > 0 {
+	if r.sampler != nil {
 		sv.RSSAfterBytes = settled.RSS
 		sv.RSSPeakBytes = max(r.peakRSS.Load(), settled.RSS, srv1.RSS)
-		if s.Connect.Handshakes > 0 {
+		if len(r.sampler.pids) > 1 {
+			for i, pid := range r.sampler.pids {
+				ps := ProcessStats{PID: pid, URL: r.pidURL[pid], RSSAfterBytes: settled.per[i].RSS,
+					RSSPeakBytes: r.sampler.peakRSS(i), Exited: r.sampler.exited(i)}
+				ps.RSSBeforeBytes = r.rssBefore.per[i].RSS
+				ps.CPUSeconds = (srv1.per[i].CPU - srv0.per[i].CPU).Seconds()
+				if wall := srv1.At.Sub(srv0.At); wall > 0 {
+					ps.CPUPercent = 100 * ps.CPUSeconds / wall.Seconds()
+				}
+				sv.Processes = append(sv.Processes, ps)
+			}
+		}
+		exited := false
+		for i := range r.sampler.pids {
+			exited = exited || r.sampler.exited(i)
+		}
+		// A process gone from the sum would make the difference mean nothing.
+		if s.Connect.Handshakes > 0 && !exited {
 			sv.RSSPerConnBytes = float64(settled.RSS-sv.RSSBeforeBytes) / float64(s.Connect.Handshakes)
 		}
 		wall := srv1.At.Sub(srv0.At)
@@ -358,7 +480,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 			sv.CPUSecPerMillionDeliveries = sv.CPUSeconds / (float64(s.Delivery.Received) / 1e6)
 		}
 	}
-	s.Host.BusyPercent = hostBusy(srv0, srv1)
+	s.Host.BusyPercent = hostBusy(srv0.procSample, srv1.procSample)
 	wall := srv1.At.Sub(srv0.At)
 	s.LoadGen.CPUSeconds = (gen1 - gen0).Seconds()
 	if wall > 0 {
@@ -375,6 +497,13 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 	}
 }
 
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
 // membersOf is the number of viewers in room (viewer i joins i mod rooms).
 func membersOf(room, viewers, rooms int) int {
 	n := viewers / rooms
@@ -384,33 +513,125 @@ func membersOf(room, viewers, rooms int) int {
 	return n
 }
 
-// setupServer starts a server or checks the one given.
+// setupServer starts the servers or checks the ones given.
 func (r *runner) setupServer(ctx context.Context) error {
 	cfg := r.cfg
-	if cfg.URL == "" {
-		srv, err := startServer(ctx, cfg.ServerCommand, cfg.ServerArgs, cfg.Stderr, r.log)
-		if err != nil {
-			return err
+	pids := cfg.pids()
+	if len(cfg.targets()) == 0 {
+		r.serverArgs = append(r.scenarioServerArgs(), cfg.ServerArgs...)
+		if cfg.Nodes == 1 {
+			srv, err := startServer(ctx, cfg.ServerCommand, r.serverArgs, cfg.Stderr, r.log)
+			if err != nil {
+				return err
+			}
+			r.srvs = []*childServer{srv}
+		} else {
+			srvs, err := startCluster(ctx, cfg.ServerCommand, cfg.Nodes, r.serverArgs, cfg.Stderr, r.log)
+			if err != nil {
+				return err
+			}
+			r.srvs = srvs
 		}
-		r.srv = srv
-		r.wsURL = "ws" + strings.TrimPrefix(srv.url, "http") + "/ws"
-		r.apiURL, r.apiKey, r.serverPID = srv.url, srv.apiKey, srv.pid()
+		r.pidURL = map[int]string{}
+		pids = nil
+		for _, srv := range r.srvs {
+			r.wsURLs = append(r.wsURLs, "ws"+strings.TrimPrefix(srv.url, "http")+"/ws")
+			r.apiURLs = append(r.apiURLs, srv.url)
+			pids = append(pids, srv.pid())
+			r.pidURL[srv.pid()] = srv.url
+		}
+		r.apiKey = r.srvs[0].apiKey
+		r.newSampler(pids)
 		return nil
 	}
-	ws, api, err := targetURLs(cfg.URL, cfg.APIURL)
+	ws, api, err := targetLists(cfg.targets(), cfg.apiTargets())
 	if err != nil {
 		return err
 	}
-	for _, u := range []string{ws, api} {
+	for _, u := range append(slices.Clone(ws), api...) {
 		if err := checkLoopback(ctx, u); err != nil {
 			return err
 		}
 	}
-	r.wsURL, r.apiURL, r.apiKey, r.serverPID = ws, api, cfg.APIKey, cfg.ServerPID
+	r.wsURLs, r.apiURLs, r.apiKey = ws, api, cfg.APIKey
+	r.newSampler(pids)
 	if r.spec.Publish && r.apiKey == "" {
 		return errors.New("bench: --api-key is required with --url for publishing scenarios")
 	}
-	return waitReady(ctx, api, 10*time.Second, nil)
+	for _, u := range api {
+		if err := waitReady(ctx, u, 10*time.Second, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scenarioServerArgs are the flags the bench gives the servers it starts
+// for this scenario, before Config.ServerArgs (which win).
+func (r *runner) scenarioServerArgs() []string {
+	if r.spec.Ingress {
+		// Every ingress connection is a guest of its own whose sends the
+		// logic tier limits to --send-rate per --send-window (20 per 30 s),
+		// and the gateway to --msg-rate a second: with those the run
+		// measures refusals, not what the send path accepts.
+		return []string{"--send-rate=-1", "--msg-rate=-1"}
+	}
+	return nil
+}
+
+func (r *runner) newSampler(pids []int) {
+	if len(pids) == 0 {
+		return
+	}
+	r.sampler = newPIDSampler(pids, func(pid int, err error) {
+		r.log.Warn("a server process can no longer be read; its last CPU reading counts", "pid", pid, "err", err)
+	})
+}
+
+// targetLists derives the WebSocket and API URLs from the targets and
+// the API URLs given: without API URLs, one from each target.
+func targetLists(targets, apiTargets []string) (ws, api []string, err error) {
+	for _, t := range targets {
+		w, a, err := targetURLs(t, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		ws = append(ws, w)
+		if len(apiTargets) == 0 {
+			api = append(api, a)
+		}
+	}
+	for _, t := range apiTargets {
+		_, a, err := targetURLs(ws[0], t)
+		if err != nil {
+			return nil, nil, err
+		}
+		api = append(api, a)
+	}
+	return ws, api, nil
+}
+
+// nodeIDs numbers the host:port of every URL, the same number for the
+// same node, in the order the URLs come (gateways first, then APIs).
+func nodeIDs(ws, api []string) (gw, apis []int) {
+	ids := map[string]int{}
+	id := func(raw string) int {
+		key := raw
+		if u, err := url.Parse(raw); err == nil {
+			key = strings.ToLower(u.Host)
+		}
+		if _, ok := ids[key]; !ok {
+			ids[key] = len(ids)
+		}
+		return ids[key]
+	}
+	for _, u := range ws {
+		gw = append(gw, id(u))
+	}
+	for _, u := range api {
+		apis = append(apis, id(u))
+	}
+	return gw, apis
 }
 
 // targetURLs derives the WebSocket and API URLs from the --url and
@@ -483,6 +704,7 @@ func (r *runner) startWorkers(ctx context.Context, sampleEvery int) error {
 	for i := range cfg.Sources {
 		sources = append(sources, fmt.Sprintf("127.0.0.%d", sourceFirst+i))
 	}
+	gwNodes, apiNodes := nodeIDs(r.wsURLs, r.apiURLs)
 	first := 0
 	for i := range n {
 		count := cfg.Viewers / n
@@ -495,10 +717,15 @@ func (r *runner) startWorkers(ctx context.Context, sampleEvery int) error {
 		}
 		r.workers = append(r.workers, h)
 		p := &plan{
-			WSURL: r.wsURL, Sources: sources, First: first, Count: count, Rooms: r.rooms,
+			WSURL: r.wsURLs[0], Sources: sources, First: first, Count: count, Rooms: r.rooms,
 			SampleEvery: sampleEvery, Join: r.spec.Join, Window: cfg.Window,
 			DialConcurrency: cfg.DialConcurrency, Deflate: !cfg.NoCompression,
+			GatewayNodes: gwNodes, APINodes: apiNodes, Resume: r.spec.Publish,
 		}
+		if len(r.wsURLs) > 1 {
+			p.WSURLs = r.wsURLs
+		}
+		r.workerFirst, r.workerCount = append(r.workerFirst, first), append(r.workerCount, count)
 		if cfg.SendRate > 0 {
 			p.SendIntervalNs = int64(float64(time.Second) / cfg.SendRate)
 		}
@@ -528,18 +755,10 @@ func (r *runner) broadcast(c command) error {
 	return nil
 }
 
-// sampleServer reads the server's /proc entry; the zero sample (with the
-// time set) when there is no PID or it cannot be read.
-func (r *runner) sampleServer() procSample {
-	var s procSample
-	var err error
-	if r.serverPID > 0 {
-		if s, err = readProc(r.serverPID); err != nil {
-			r.log.Warn("reading server /proc", "err", err)
-		}
-	}
-	s.At = time.Now()
-	s.hostBusy, s.hostTotal, _ = hostCPU()
+// sampleServer reads the servers' /proc entries: zero RSS and CPU (with
+// the time set) when there is no PID.
+func (r *runner) sampleServer() serverSample {
+	s := r.sampler.sample()
 	if s.RSS > r.peakRSS.Load() {
 		r.peakRSS.Store(s.RSS)
 	}
@@ -581,8 +800,8 @@ func (r *runner) startMonitor() {
 			case <-r.monitorStop:
 				return
 			}
-			if r.srv != nil && r.srv.exited() {
-				r.cancel(fmt.Errorf("%w: %v", ErrServerDied, r.srv.waitErr))
+			if err := r.checkServers(); err != nil {
+				r.cancel(err)
 				return
 			}
 			if !r.stopping.Load() {
@@ -615,12 +834,12 @@ func (r *runner) startMonitor() {
 			if r.cfg.Progress != nil {
 				srvCPU := 0.0
 				if srv.RSS > 0 && prevSrv.RSS > 0 {
-					srvCPU = cpuPercent(prevSrv, srv)
+					srvCPU = cpuPercent(prevSrv.procSample, srv.procSample)
 				}
 				phase, _ := r.phase.Load().(string)
 				fmt.Fprintln(r.cfg.Progress, progressLine(now.Sub(r.started), phase, cur.Conns, cur.Joined,
 					rate(prevPub, pub), rate(prev.Msgs, cur.Msgs), rate(prev.Frames, cur.Frames), rate(prev.Acks, cur.Acks),
-					srv, srvCPU, 100*(gen-prevGen).Seconds()/secs, hostBusy(prevSrv, srv)))
+					srv.procSample, srvCPU, 100*(gen-prevGen).Seconds()/secs, hostBusy(prevSrv.procSample, srv.procSample)))
 			}
 			prev, prevPub, prevSrv, prevGen, prevAt = cur, pub, srv, gen, now
 		}
@@ -643,13 +862,49 @@ func (r *runner) stopWorkers() {
 	r.workers = nil
 }
 
-func (r *runner) stopServer() error {
-	if r.srv == nil {
-		return nil
+// checkServers fails the run when its one started server has exited. A
+// started cluster goes on while one node lives, as its viewers resume on
+// the others; each node that dies is a warning.
+func (r *runner) checkServers() error {
+	alive := 0
+	for _, srv := range r.srvs {
+		if !srv.exited() {
+			alive++
+			continue
+		}
+		if !srv.reported {
+			srv.reported = true
+			if len(r.srvs) > 1 {
+				r.warn(fmt.Sprintf("node %s (pid %d) exited during the run: %v", srv.url, srv.pid(), srv.waitErr))
+			}
+		}
 	}
-	srv := r.srv
-	r.srv = nil
-	return srv.stop(30 * time.Second)
+	if len(r.srvs) > 0 && alive == 0 {
+		return fmt.Errorf("%w: %v", ErrServerDied, r.srvs[0].waitErr)
+	}
+	return nil
+}
+
+func (r *runner) warn(msg string) {
+	r.warnMu.Lock()
+	defer r.warnMu.Unlock()
+	r.warnings = append(r.warnings, msg)
+}
+
+// stopServer stops every started server. A cluster node that died during
+// the run was reported by checkServers and is not an error here.
+func (r *runner) stopServer() error {
+	srvs := r.srvs
+	r.srvs = nil
+	var errs []error
+	for _, srv := range srvs {
+		if srv.exited() && len(srvs) > 1 {
+			_ = srv.stop(0)
+			continue
+		}
+		errs = append(errs, srv.stop(30*time.Second))
+	}
+	return errors.Join(errs...)
 }
 
 // cleanup stops whatever is still running: the monitor, the workers, the

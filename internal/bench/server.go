@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -26,12 +27,77 @@ type childServer struct {
 	log     *slog.Logger
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // set before done is closed
+	// reported: the run's monitor has warned that it exited.
+	reported bool
 }
 
 // startServer runs argv (the danmaku binary and "serve") with a free
 // loopback port, a temporary data directory, a fresh API key and warn-level
 // logs, then extra (later flags win), and waits until /readyz answers.
 func startServer(ctx context.Context, argv, extra []string, stderr io.Writer, log *slog.Logger) (*childServer, error) {
+	s, err := launchServer(argv, randomKey("bench_"), nil, extra, stderr, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, s.url, 30*time.Second, s.done); err != nil {
+		_ = s.stop(5 * time.Second)
+		return nil, err
+	}
+	log.Info("server started", "pid", s.pid(), "url", s.url)
+	return s, nil
+}
+
+// startCluster runs n servers as startServer does, whose embedded NATS
+// servers form one cluster over loopback routes with history replicated
+// min(n, 3) times, all with one API key and one --user-id-key (a cluster
+// refuses to start without). Every node waits for the others' JetStream
+// before it serves, so all are started before any is waited for.
+func startCluster(ctx context.Context, argv []string, n int, extra []string, stderr io.Writer, log *slog.Logger) ([]*childServer, error) {
+	routes := make([]string, n)
+	listen := make([]string, n)
+	for i := range n {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		listen[i] = "127.0.0.1:" + strconv.Itoa(port)
+		routes[i] = "nats://" + listen[i]
+	}
+	apiKey, idKey, name := randomKey("bench_"), randomKey("bench-user-id-"), randomKey("danmaku-bench-")
+	var nodes []*childServer
+	stopAll := func() {
+		for _, s := range nodes {
+			_ = s.stop(5 * time.Second)
+		}
+	}
+	for i := range n {
+		s, err := launchServer(argv, apiKey, []string{
+			"--cluster-name", name, "--cluster-listen", listen[i], "--routes", strings.Join(routes, ","),
+			"--history-replicas", strconv.Itoa(min(n, 3)), "--user-id-key", idKey,
+		}, extra, stderr, log)
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		nodes = append(nodes, s)
+	}
+	for _, s := range nodes {
+		// Forming the cluster and electing JetStream's meta leader takes
+		// seconds more than one node's start, on loaded cores tens of them.
+		if err := waitReady(ctx, s.url, 90*time.Second, s.done); err != nil {
+			stopAll()
+			return nil, err
+		}
+	}
+	for _, s := range nodes {
+		log.Info("cluster node started", "pid", s.pid(), "url", s.url)
+	}
+	return nodes, nil
+}
+
+// launchServer starts one server process and does not wait for it: argv,
+// then the bench's flags, nodeArgs and extra.
+func launchServer(argv []string, apiKey string, nodeArgs, extra []string, stderr io.Writer, log *slog.Logger) (*childServer, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("bench: no server command to start (Config.ServerCommand) and no URL given")
 	}
@@ -43,11 +109,9 @@ func startServer(ctx context.Context, argv, extra []string, stderr io.Writer, lo
 	if err != nil {
 		return nil, err
 	}
-	var key [16]byte
-	_, _ = crand.Read(key[:])
 	s := &childServer{
 		url:     "http://127.0.0.1:" + strconv.Itoa(port),
-		apiKey:  "bench_" + hex.EncodeToString(key[:]),
+		apiKey:  apiKey,
 		dataDir: dir,
 		log:     log,
 		done:    make(chan struct{}),
@@ -58,6 +122,7 @@ func startServer(ctx context.Context, argv, extra []string, stderr io.Writer, lo
 		"--api-key", s.apiKey,
 		"--log-level", "warn",
 		"--drain-timeout", "1s")
+	args = append(args, nodeArgs...)
 	args = append(args, extra...)
 	s.cmd = exec.Command(argv[0], args...)
 	s.cmd.Stdout = io.Discard // the banner
@@ -72,12 +137,14 @@ func startServer(ctx context.Context, argv, extra []string, stderr io.Writer, lo
 		s.waitErr = s.cmd.Wait()
 		close(s.done)
 	}()
-	if err := waitReady(ctx, s.url, 30*time.Second, s.done); err != nil {
-		_ = s.stop(5 * time.Second)
-		return nil, err
-	}
-	log.Info("server started", "pid", s.cmd.Process.Pid, "url", s.url)
 	return s, nil
+}
+
+// randomKey is prefix and 32 random hex digits.
+func randomKey(prefix string) string {
+	var key [16]byte
+	_, _ = crand.Read(key[:])
+	return prefix + hex.EncodeToString(key[:])
 }
 
 func (s *childServer) pid() int { return s.cmd.Process.Pid }

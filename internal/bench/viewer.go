@@ -17,32 +17,56 @@ import (
 	"github.com/danmaku/danmaku/protocol"
 )
 
-// viewer is one WebSocket connection of a worker. nbio calls onData for a
-// connection serially on one poller goroutine, which owns the fields marked
-// so; the counters are atomic because the worker reads them elsewhere.
+// viewer is one simulated viewer of a worker: one WebSocket connection at
+// a time, and with a resuming plan a new one, on the next URL, after the
+// server or the network closes it. The fields of a connection's framing
+// live in its session; the viewer's own are atomic or set before its
+// first connection, because a resume runs on another goroutine than the
+// poller that read the last connection.
 type viewer struct {
 	w      *worker
 	index  int // global viewer index
 	room   int // index into the plan's rooms
 	sample bool
-	conn   *nbio.Conn
-	shard  *shard
+	shard  *shard // set at the first connection, kept for the resumes
+
+	conn   atomic.Pointer[nbio.Conn] // the current connection; nil before the first
+	target atomic.Int32              // index into the worker's URLs of conn
+	last   atomic.Uint64             // the newest offset seen (sample viewers: in chain order)
+	epoch  atomic.Pointer[string]    // of the last joined reply
+
+	msgs     atomic.Uint64 // room messages received
+	joined   atomic.Bool
+	lost     atomic.Bool  // some connection of this viewer was closed under it
+	closedAt atomic.Int64 // unix ns the connection closed, while a resume is pending
+
+	// seen is every offset a sample viewer received, in order; guarded by
+	// shard.mu.
+	seen []uint64
+
+	// Ingress only.
+	sendMu   sync.Mutex // guards inflight and nextSend
+	inflight int
+	nextSend int64 // unix ns before which a paced connection does not send
+}
+
+// c is the viewer's current connection, nil before its first.
+func (v *viewer) c() *nbio.Conn { return v.conn.Load() }
+
+// session is one connection of a viewer, its nbio session. nbio calls
+// onData for a connection serially on one poller goroutine, which owns
+// the framing fields.
+type session struct {
+	v  *viewer
+	nc *nbio.Conn
 
 	// Owned by the poller goroutine.
 	partial        []byte // an incomplete frame carried over to the next read
 	fragment       []byte // a fragmented message being reassembled
 	fragOp         byte
 	fragCompressed bool
-	last           uint64 // sample viewers: the newest offset seen
 
-	msgs      atomic.Uint64 // room messages received
-	joined    atomic.Bool
 	closeCode atomic.Int32 // close code the server sent, 0 if none
-
-	// Ingress only.
-	sendMu   sync.Mutex // guards inflight and nextSend
-	inflight int
-	nextSend int64 // unix ns before which a paced connection does not send
 }
 
 // shard holds the counters and latency histogram of the viewers on one
@@ -51,14 +75,28 @@ type shard struct {
 	msgs, frames, bytes, sent, acks, nacks atomic.Uint64
 	malformed                              atomic.Uint64
 
+	dialFails atomic.Uint64
+
 	mu         sync.Mutex // guards the fields below
 	latency    Histogram
 	ackLatency Histogram
 	gaps, dups uint64
 	sampleMsgs uint64
 	nackCodes  map[string]uint64
+	byGateway  []gatewayHists // indexed like the worker's URLs
+	back       Histogram      // close → joined again
+	resumed    uint64
+	recovered  uint64
 
 	_ [64]byte // keep neighbouring shards off this cache line
+}
+
+// gatewayHists is one shard's latency through one gateway, by whether the
+// message was published through the same node.
+type gatewayHists struct {
+	same, cross Histogram
+	msgs        uint64
+	landed      uint64 // resumes that joined through this gateway
 }
 
 // raceEdge gives the race detector the happens-before edge that nbio's
@@ -68,14 +106,15 @@ type shard struct {
 var raceEdge atomic.Uint64
 
 // onData handles bytes read from the connection.
-func (v *viewer) onData(data []byte) {
+func (s *session) onData(data []byte) {
 	raceEdge.Load()
+	v := s.v
 	now := time.Now().UnixNano()
 	v.shard.bytes.Add(uint64(len(data)))
 	buf := data
-	if len(v.partial) > 0 {
-		v.partial = append(v.partial, data...)
-		buf = v.partial
+	if len(s.partial) > 0 {
+		s.partial = append(s.partial, data...)
+		buf = s.partial
 	}
 	for len(buf) > 0 {
 		fin, op, h, n, ok := frameHeader(buf)
@@ -83,63 +122,72 @@ func (v *viewer) onData(data []byte) {
 			break
 		}
 		if buf[1]&0x80 != 0 { // servers never mask
-			v.malformed()
+			s.malformed()
 			return
 		}
-		v.onFrame(fin, op, buf[h:h+int(n)], now)
+		s.onFrame(fin, op, buf[h:h+int(n)], now)
 		buf = buf[h+int(n):]
 	}
 	switch {
 	case len(buf) == 0:
-		v.partial = v.partial[:0]
-		if cap(v.partial) > 256<<10 {
-			v.partial = nil
+		s.partial = s.partial[:0]
+		if cap(s.partial) > 256<<10 {
+			s.partial = nil
 		}
-	case len(v.partial) > 0:
+	case len(s.partial) > 0:
 		// buf is a suffix of partial: move it to the front.
-		v.partial = v.partial[:copy(v.partial, buf)]
+		s.partial = s.partial[:copy(s.partial, buf)]
 	default:
-		v.partial = append(v.partial[:0], buf...) // data is nbio's buffer
+		s.partial = append(s.partial[:0], buf...) // data is nbio's buffer
 	}
 }
 
-func (v *viewer) onFrame(fin bool, op byte, payload []byte, now int64) {
+func (s *session) onFrame(fin bool, op byte, payload []byte, now int64) {
 	compressed := op&rsv1 != 0
 	op &^= rsv1
 	switch op {
 	case opText, opBinary:
 		if !fin {
-			v.fragOp = op
-			v.fragCompressed = compressed
-			v.fragment = append(v.fragment[:0], payload...)
+			s.fragOp = op
+			s.fragCompressed = compressed
+			s.fragment = append(s.fragment[:0], payload...)
 			return
 		}
-		v.onWhole(payload, compressed, now)
+		s.v.onWhole(payload, compressed, now)
 	case opContinuation:
-		v.fragment = append(v.fragment, payload...)
+		s.fragment = append(s.fragment, payload...)
 		if fin {
-			v.onWhole(v.fragment, v.fragCompressed, now)
-			v.fragment = nil
+			s.v.onWhole(s.fragment, s.fragCompressed, now)
+			s.fragment = nil
 		}
 	case opPing:
-		_, _ = v.conn.Write(clientFrame(opPong, payload))
+		_, _ = s.nc.Write(clientFrame(opPong, payload))
 	case opPong:
 	case opClose:
 		code := int32(1005)
 		if len(payload) >= 2 {
 			code = int32(payload[0])<<8 | int32(payload[1])
 		}
-		v.closeCode.Store(code)
-		_, _ = v.conn.Write(clientFrame(opClose, payload[:min(len(payload), 2)]))
-		_ = v.conn.Close()
+		s.closeCode.Store(code)
+		_, _ = s.nc.Write(clientFrame(opClose, payload[:min(len(payload), 2)]))
+		_ = s.nc.Close()
 	default:
-		v.malformed()
+		s.malformed()
 	}
 }
 
+func (s *session) malformed() {
+	s.v.shard.malformed.Add(1)
+	_ = s.nc.Close()
+}
+
+// malformed counts a message the viewer could not parse and closes its
+// connection.
 func (v *viewer) malformed() {
 	v.shard.malformed.Add(1)
-	_ = v.conn.Close()
+	if c := v.c(); c != nil {
+		_ = c.Close()
+	}
 }
 
 // onMessage handles one complete text message.
@@ -157,7 +205,23 @@ func (v *viewer) onMessage(p []byte, now int64) {
 			v.shard.malformed.Add(1)
 			return
 		}
-		v.last = j.Offset
+		v.epoch.Store(&j.Epoch)
+		if closed := v.closedAt.Swap(0); closed != 0 {
+			// A resume: the catch-up that follows starts after since, which
+			// is v.last, so the chain check goes on from there, and a
+			// recovered:false catch-up shows as duplicates or gaps.
+			sh := v.shard
+			sh.mu.Lock()
+			sh.back.RecordN(now-closed, 1)
+			sh.resumed++
+			if j.Recovered {
+				sh.recovered++
+			}
+			sh.byGateway[v.target.Load()].landed++
+			sh.mu.Unlock()
+		} else if !v.joined.Load() {
+			v.last.Store(j.Offset)
+		}
 		if !v.joined.Swap(true) {
 			v.w.joined.Add(1)
 		}
@@ -270,27 +334,46 @@ func (v *viewer) countBatch(pb *parsedBatch, now int64) {
 	sh.msgs.Add(n)
 	sh.frames.Add(1)
 	after := v.w.recordAfter.Load()
+	g := v.target.Load()
+	same := v.w.sameNode[g]
 	sh.mu.Lock()
+	gh := &sh.byGateway[g]
+	gh.msgs += n
 	if after > 0 {
-		for _, t := range pb.ts {
-			if t >= after {
-				sh.latency.RecordN(now-t, 1)
+		for i, t := range pb.ts {
+			if t < after {
+				continue
+			}
+			d := now - t
+			sh.latency.RecordN(d, 1)
+			switch a := pb.via[i]; {
+			case a < 0 || int(a) >= len(same):
+				// not stamped by this bench's publisher
+			case same[a]:
+				gh.same.RecordN(d, 1)
+			default:
+				gh.cross.RecordN(d, 1)
 			}
 		}
 	}
 	if v.sample {
 		sh.sampleMsgs += n
+		last := v.last.Load()
 		for i, off := range pb.offsets {
 			switch {
-			case off <= v.last:
+			case off <= last:
 				sh.dups++
-			case pb.prevs[i] != v.last:
+			case pb.prevs[i] != last:
 				sh.gaps++
-				v.last = off
+				last = off
 			default:
-				v.last = off
+				last = off
 			}
 		}
+		v.last.Store(last)
+		v.seen = append(v.seen, pb.offsets...)
+	} else if off := pb.offsets[len(pb.offsets)-1]; off > v.last.Load() {
+		v.last.Store(off)
 	}
 	sh.mu.Unlock()
 }
@@ -439,7 +522,7 @@ func (v *viewer) fill() {
 		}
 		v.inflight++
 		v.sendMu.Unlock()
-		if _, err := v.conn.Write(v.sendFrame()); err != nil {
+		if _, err := v.c().Write(v.sendFrame()); err != nil {
 			return
 		}
 		v.shard.sent.Add(1)

@@ -24,7 +24,19 @@ const (
 
 // plan is what one worker does.
 type plan struct {
-	WSURL string `json:"ws_url"`
+	// WSURL is the one gateway, or WSURLs the several: viewer i (global
+	// index) connects to WSURLs[i%len] first.
+	WSURL  string   `json:"ws_url"`
+	WSURLs []string `json:"ws_urls,omitempty"`
+	// GatewayNodes[g] and APINodes[a] name the node (host:port) of
+	// WSURLs[g] and of the publisher's API URL a: a message published
+	// through a and received through g crossed nodes unless they are
+	// equal.
+	GatewayNodes []int `json:"gateway_nodes,omitempty"`
+	APINodes     []int `json:"api_nodes,omitempty"`
+	// Resume: a viewer whose connection the server or the network closes
+	// dials the next URL of WSURLs and rejoins with since and epoch.
+	Resume bool `json:"resume,omitempty"`
 	// Sources are the local IPs the viewers bind to; viewer i (global
 	// index) uses Sources[i%len]. Empty lets the kernel choose.
 	Sources []string `json:"sources,omitempty"`
@@ -64,7 +76,11 @@ type command struct {
 	// Expected is, per room index, how many messages were published; a
 	// finishing worker waits until each viewer received its room's count.
 	Expected []uint64 `json:"expected,omitempty"`
-	DrainMs  int      `json:"drain_ms,omitempty"`
+	// Acked is, per room index, the offsets whose publish was
+	// acknowledged, ascending; only for the rooms of the worker's sample
+	// viewers, who check that each arrived.
+	Acked   [][]uint64 `json:"acked,omitempty"`
+	DrainMs int        `json:"drain_ms,omitempty"`
 }
 
 // event is one line from a worker.
@@ -126,7 +142,37 @@ type workerReport struct {
 	Closes    map[string]uint64 `json:"closes,omitempty"`
 	// Malformed counts frames the viewer could not parse.
 	Malformed uint64 `json:"malformed"`
+	// Sample viewers against Acked: offsets checked, and those that never
+	// arrived.
+	AckedChecked uint64 `json:"acked_checked,omitempty"`
+	AckedMissing uint64 `json:"acked_missing,omitempty"`
+	// ByGateway is indexed like the plan's WSURLs.
+	ByGateway []gatewayReport `json:"by_gateway,omitempty"`
+	// Resumes of closed connections (plans with Resume).
+	Resume resumeReport `json:"resume"`
 	// CPU is the worker process's user+system time; 0 for in-process
 	// workers.
 	CPUNs int64 `json:"cpu_ns"`
+}
+
+// gatewayReport is what a worker's viewers received through one gateway.
+type gatewayReport struct {
+	Viewers int    `json:"viewers"` // first connected there
+	Msgs    uint64 `json:"msgs"`
+	// Latency of the messages published through an API URL of the same
+	// node, and through another node's.
+	Same  sparse `json:"same"`
+	Cross sparse `json:"cross"`
+}
+
+// resumeReport counts a worker's viewers coming back after a close.
+type resumeReport struct {
+	Viewers      int    `json:"viewers"`       // viewers that lost a connection at least once
+	Resumed      uint64 `json:"resumed"`       // joined replies on a new connection
+	Recovered    uint64 `json:"recovered"`     // of those, recovered:true
+	DialFailures uint64 `json:"dial_failures"` // attempts that did not connect
+	NotBack      int    `json:"not_back"`      // viewers without a joined connection at the report
+	Back         sparse `json:"back"`          // close → joined on the new connection
+	// Landed counts the resumes by the index of the URL they landed on.
+	Landed []uint64 `json:"landed,omitempty"`
 }

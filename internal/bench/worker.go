@@ -9,8 +9,10 @@ import (
 	"hash/maphash"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,14 +84,17 @@ type worker struct {
 	outMu sync.Mutex // guards out
 	out   *json.Encoder
 
-	plan    plan
-	up      *upgrade
-	addr    string
-	engine  *nbio.Engine
-	viewers []*viewer
-	rooms   []roomCache
-	seed    maphash.Seed
-	shards  []shard
+	plan     plan
+	ctx      context.Context // RunWorker's: ends before close
+	urls     []string        // the gateways' WebSocket URLs
+	ups      []*upgrade      // one prepared upgrade request per URL
+	addrs    []string        // host:port per URL
+	sameNode [][]bool        // [gateway][API URL]: the same node
+	engine   *nbio.Engine
+	viewers  []*viewer
+	rooms    []roomCache
+	seed     maphash.Seed
+	shards   []shard
 
 	conns       atomic.Int64
 	joined      atomic.Int64
@@ -102,9 +107,12 @@ type worker struct {
 	closesMu sync.Mutex // guards closes
 	closes   map[string]uint64
 
-	loops   sync.WaitGroup // ticker, pinger and refill goroutines
-	stopCh  chan struct{}
-	stopped bool
+	loops  sync.WaitGroup // ticker, pinger, refill and resume goroutines
+	stopCh chan struct{}
+	// goMu orders starting a resume goroutine before close waits for them.
+	goMu      sync.Mutex
+	stopped   bool          // guarded by goMu
+	resumeSem chan struct{} // bounds resume dials in flight, as DialConcurrency does
 }
 
 func (w *worker) emit(e event) {
@@ -129,6 +137,7 @@ func (w *worker) serve(ctx context.Context, cmds <-chan command) error {
 	if c.Cmd != cmdPlan || c.Plan == nil {
 		return fmt.Errorf("bench worker: first command is %q, want plan", c.Cmd)
 	}
+	w.ctx = ctx
 	if err := w.setup(*c.Plan); err != nil {
 		return err
 	}
@@ -147,7 +156,7 @@ func (w *worker) serve(ctx context.Context, cmds <-chan command) error {
 		case cmdSend:
 			w.sending.Store(true)
 			for _, v := range w.viewers {
-				if v.conn != nil {
+				if v.c() != nil {
 					v.fill()
 				}
 			}
@@ -178,24 +187,42 @@ func (w *worker) setup(p plan) error {
 	if p.PingIntervalMs <= 0 {
 		p.PingIntervalMs = 20_000
 	}
-	up, addr, err := newUpgrade(p.WSURL, p.Deflate)
-	if err != nil {
-		return err
+	w.urls = p.WSURLs
+	if len(w.urls) == 0 {
+		w.urls = []string{p.WSURL}
 	}
-	w.plan, w.up, w.addr = p, up, addr
+	for _, u := range w.urls {
+		up, addr, err := newUpgrade(u, p.Deflate)
+		if err != nil {
+			return err
+		}
+		w.ups, w.addrs = append(w.ups, up), append(w.addrs, addr)
+	}
+	w.plan = p
+	w.sameNode = make([][]bool, len(w.urls))
+	for g := range w.sameNode {
+		w.sameNode[g] = make([]bool, len(p.APINodes))
+		for a, n := range p.APINodes {
+			w.sameNode[g][a] = g < len(p.GatewayNodes) && p.GatewayNodes[g] == n
+		}
+	}
 	w.rooms = make([]roomCache, len(p.Rooms))
 	w.seed = maphash.MakeSeed()
 	npoll := runtime.GOMAXPROCS(0)
 	w.shards = make([]shard, npoll)
+	for i := range w.shards {
+		w.shards[i].byGateway = make([]gatewayHists, len(w.urls))
+	}
+	w.resumeSem = make(chan struct{}, p.DialConcurrency)
 	w.engine = nbio.NewEngine(nbio.Config{Name: "bench", NPoller: npoll})
 	w.engine.OnData(func(c *nbio.Conn, data []byte) {
-		if v, ok := c.Session().(*viewer); ok {
-			v.onData(data)
+		if s, ok := c.Session().(*session); ok {
+			s.onData(data)
 		}
 	})
 	w.engine.OnClose(func(c *nbio.Conn, err error) {
 		raceEdge.Load()
-		v, ok := c.Session().(*viewer)
+		s, ok := c.Session().(*session)
 		if !ok {
 			return
 		}
@@ -205,7 +232,7 @@ func (w *worker) setup(p plan) error {
 		}
 		w.closed.Add(1)
 		reason := "1006"
-		if code := v.closeCode.Load(); code != 0 {
+		if code := s.closeCode.Load(); code != 0 {
 			reason = strconv.Itoa(int(code))
 		}
 		w.closesMu.Lock()
@@ -214,6 +241,11 @@ func (w *worker) setup(p plan) error {
 		}
 		w.closes[reason]++
 		w.closesMu.Unlock()
+		// A viewer that never joined failed to connect; one that did comes
+		// back, as a real client would.
+		if w.plan.Resume && s.v.joined.Load() {
+			w.startResume(s.v, time.Now())
+		}
 	})
 	if err := w.engine.Start(); err != nil {
 		return fmt.Errorf("bench worker: start nbio: %w", err)
@@ -223,6 +255,7 @@ func (w *worker) setup(p plan) error {
 		g := p.First + i
 		v := &viewer{w: w, index: g, room: g % len(p.Rooms)}
 		v.sample = p.SampleEvery > 0 && g%p.SampleEvery == 0
+		v.target.Store(int32(g % len(w.urls)))
 		w.viewers[i] = v
 	}
 	w.stopCh = make(chan struct{})
@@ -316,12 +349,13 @@ func (w *worker) dial(ctx context.Context, v *viewer, timeout time.Duration) (ne
 	if n := len(w.plan.Sources); n > 0 {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(w.plan.Sources[v.index%n])}
 	}
-	nc, err := d.DialContext(ctx, "tcp", w.addr)
+	t := v.target.Load()
+	nc, err := d.DialContext(ctx, "tcp", w.addrs[t])
 	if err != nil {
 		return nil, nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(timeout))
-	rest, err := w.up.do(nc)
+	rest, err := w.ups[t].do(nc)
 	if err != nil {
 		_ = nc.Close()
 		return nil, nil, err
@@ -331,31 +365,87 @@ func (w *worker) dial(ctx context.Context, v *viewer, timeout time.Duration) (ne
 }
 
 // register hands a connection to nbio and, when the plan says so, joins
-// the viewer's room.
-func (w *worker) register(v *viewer, c net.Conn, rest []byte) {
+// the viewer's room: afresh, or resuming after v.last in v's epoch once it
+// has one. It reports whether nbio took the connection.
+func (w *worker) register(v *viewer, c net.Conn, rest []byte) bool {
 	nc, err := nbio.NBConn(c)
 	if err != nil {
 		_ = c.Close()
 		w.log.Warn("bench worker: nbio conn", "err", err)
-		return
+		return false
 	}
-	v.conn = nc
-	v.shard = &w.shards[nc.Hash()%len(w.shards)]
+	if v.shard == nil {
+		v.shard = &w.shards[nc.Hash()%len(w.shards)]
+	}
+	s := &session{v: v, nc: nc}
 	if len(rest) > 0 {
-		v.partial = rest
+		s.partial = rest
 	}
-	nc.SetSession(v)
+	nc.SetSession(s)
+	v.conn.Store(nc)
 	w.conns.Add(1)
 	raceEdge.Add(1)
 	if _, err := w.engine.AddConn(nc); err != nil {
 		w.conns.Add(-1)
 		_ = nc.Close()
 		w.log.Warn("bench worker: add conn", "err", err)
-		return
+		return false
 	}
 	if w.plan.Join {
-		join := []byte(`{"op":"join","room":"` + w.plan.Rooms[v.room] + `"}`)
-		_, _ = nc.Write(clientFrame(opText, join))
+		join := `{"op":"join","room":"` + w.plan.Rooms[v.room] + `"`
+		if e := v.epoch.Load(); e != nil {
+			join += `,"since":` + strconv.FormatUint(v.last.Load(), 10) + `,"epoch":` + strconv.Quote(*e)
+		}
+		_, _ = nc.Write(clientFrame(opText, []byte(join+"}")))
+	}
+	return true
+}
+
+// startResume brings v back on a new connection in a goroutine that
+// close waits for; after close has begun it does nothing.
+func (w *worker) startResume(v *viewer, closed time.Time) {
+	w.goMu.Lock()
+	defer w.goMu.Unlock()
+	if w.stopped {
+		return
+	}
+	v.lost.Store(true)
+	v.closedAt.Store(closed.UnixNano())
+	w.loops.Add(1)
+	go func() {
+		defer w.loops.Done()
+		w.resume(v)
+	}()
+}
+
+// resume dials the URLs after v's last one in turn, with jittered
+// exponential backoff (100 ms doubling to 2 s), until one takes the
+// viewer or the worker stops. The next URL first, because the last one
+// has just failed; with one URL it is that one again.
+func (w *worker) resume(v *viewer) {
+	timeout := time.Duration(w.plan.DialTimeoutMs) * time.Millisecond
+	backoff := 100 * time.Millisecond
+	for {
+		// Spread a node's viewers, which all lose it at once.
+		if err := sleepCtx(w.ctx, backoff/2+rand.N(backoff)); err != nil {
+			return
+		}
+		v.target.Store(int32((int(v.target.Load()) + 1) % len(w.urls)))
+		select {
+		case w.resumeSem <- struct{}{}:
+		case <-w.ctx.Done():
+			return
+		}
+		nc, rest, err := w.dial(w.ctx, v, timeout)
+		<-w.resumeSem
+		if err == nil && w.register(v, nc, rest) {
+			return
+		}
+		if w.ctx.Err() != nil {
+			return
+		}
+		v.shard.dialFails.Add(1)
+		backoff = min(2*backoff, 2*time.Second)
 	}
 }
 
@@ -418,8 +508,8 @@ func (w *worker) pingLoop() {
 				continue
 			}
 			for _, v := range w.viewers {
-				if v.conn != nil {
-					_, _ = v.conn.Write(clientFrame(opText, ping))
+				if c := v.c(); c != nil {
+					_, _ = c.Write(clientFrame(opText, ping))
 				}
 			}
 		case <-w.stopCh:
@@ -444,7 +534,7 @@ func (w *worker) refillLoop() {
 				continue
 			}
 			for _, v := range w.viewers {
-				if v.conn != nil {
+				if v.c() != nil {
 					v.fill()
 				}
 			}
@@ -466,7 +556,7 @@ func (w *worker) finish(ctx context.Context, c command) workerReport {
 				v.sendMu.Lock()
 				n := v.inflight
 				v.sendMu.Unlock()
-				if n > 0 && v.conn != nil {
+				if n > 0 && v.c() != nil {
 					return false
 				}
 			}
@@ -484,6 +574,17 @@ func (w *worker) finish(ctx context.Context, c command) workerReport {
 	}
 	w.stopping.Store(true)
 	r := workerReport{Final: w.counters()}
+	r.Resume.Landed = make([]uint64, len(w.urls))
+	r.ByGateway = make([]gatewayReport, len(w.urls))
+	for _, v := range w.viewers {
+		r.ByGateway[v.index%len(w.urls)].Viewers++
+		if v.lost.Load() {
+			r.Resume.Viewers++
+			if v.closedAt.Load() != 0 {
+				r.Resume.NotBack++
+			}
+		}
+	}
 	if len(c.Expected) > 0 {
 		for _, v := range w.viewers {
 			if !v.joined.Load() {
@@ -499,12 +600,24 @@ func (w *worker) finish(ctx context.Context, c command) workerReport {
 			}
 		}
 	}
-	var lat, ack Histogram
+	var lat, ack, back Histogram
+	same := make([]Histogram, len(w.urls))
+	cross := make([]Histogram, len(w.urls))
 	for i := range w.shards {
 		sh := &w.shards[i]
 		sh.mu.Lock()
 		lat.Merge(&sh.latency)
 		ack.Merge(&sh.ackLatency)
+		back.Merge(&sh.back)
+		r.Resume.Resumed += sh.resumed
+		r.Resume.Recovered += sh.recovered
+		for g := range sh.byGateway {
+			gh := &sh.byGateway[g]
+			same[g].Merge(&gh.same)
+			cross[g].Merge(&gh.cross)
+			r.ByGateway[g].Msgs += gh.msgs
+			r.Resume.Landed[g] += gh.landed
+		}
 		r.Gaps += sh.gaps
 		r.Duplicates += sh.dups
 		r.SampleMsgs += sh.sampleMsgs
@@ -516,8 +629,13 @@ func (w *worker) finish(ctx context.Context, c command) workerReport {
 		}
 		sh.mu.Unlock()
 		r.Malformed += sh.malformed.Load()
+		r.Resume.DialFailures += sh.dialFails.Load()
 	}
-	r.Latency, r.AckLatency = lat.sparse(), ack.sparse()
+	r.Latency, r.AckLatency, r.Resume.Back = lat.sparse(), ack.sparse(), back.sparse()
+	for g := range r.ByGateway {
+		r.ByGateway[g].Same, r.ByGateway[g].Cross = same[g].sparse(), cross[g].sparse()
+	}
+	r.AckedChecked, r.AckedMissing = w.checkAcked(c.Acked)
 	for _, v := range w.viewers {
 		if v.sample && v.joined.Load() {
 			r.SampleViewers++
@@ -535,11 +653,35 @@ func (w *worker) finish(ctx context.Context, c command) workerReport {
 	return r
 }
 
+// checkAcked counts, over the sample viewers that joined, the
+// acknowledged offsets of their room and those they never received.
+func (w *worker) checkAcked(acked [][]uint64) (checked, missing uint64) {
+	for _, v := range w.viewers {
+		if !v.sample || !v.joined.Load() || v.room >= len(acked) {
+			continue
+		}
+		v.shard.mu.Lock()
+		seen := slices.Clone(v.seen)
+		v.shard.mu.Unlock()
+		slices.Sort(seen)
+		for _, off := range acked[v.room] {
+			checked++
+			if _, ok := slices.BinarySearch(seen, off); !ok {
+				missing++
+			}
+		}
+	}
+	return checked, missing
+}
+
 // close stops the loops, closes every connection and stops nbio.
 func (w *worker) close() {
 	w.stopping.Store(true)
-	if w.stopCh != nil && !w.stopped {
-		w.stopped = true
+	w.goMu.Lock()
+	stop := w.stopCh != nil && !w.stopped
+	w.stopped = true
+	w.goMu.Unlock()
+	if stop {
 		close(w.stopCh)
 		w.loops.Wait()
 	}

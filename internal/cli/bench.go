@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 
 	"github.com/lesismal/nbio/logging"
@@ -30,7 +31,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "Usage: danmaku bench --scenario NAME [flags]\n\n")
 		fmt.Fprintf(stderr, "Load-tests a danmaku server on this host (loopback only). Without --url it starts\n")
 		fmt.Fprintf(stderr, "\"danmaku serve\" itself on a free port and a temporary data directory, and stops it\n")
-		fmt.Fprintf(stderr, "at the end. Connections are spread over worker processes of at most --per-worker\n")
+		fmt.Fprintf(stderr, "at the end; with --nodes N (cluster: 3) it starts N of them as one embedded cluster.\n")
+		fmt.Fprintf(stderr, "Several --url: viewer i connects to URL i mod n; several --api-url: publishers take\n")
+		fmt.Fprintf(stderr, "each in turn. Connections are spread over worker processes of at most --per-worker\n")
 		fmt.Fprintf(stderr, "each, bound to source addresses 127.0.0.2–127.0.0.254.\n\nScenarios:\n%s\nFlags:\n", bench.ScenarioHelp())
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nExit status: 0 when the run worked (missed goals are reported), 1 when it failed\n")
@@ -38,13 +41,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var cfg bench.Config
 	d := bench.DefaultConfig()
-	var serverArgs stringList
-	fs.StringVar(&cfg.Scenario, "scenario", "", "scenario to run (required): idle, hot-room, many-rooms, low-rate, connect-storm, ingress")
-	fs.StringVar(&cfg.URL, "url", "", "target a running server: ws://host:port/ws or http://host:port (empty: start one)")
-	fs.StringVar(&cfg.APIURL, "api-url", "", "HTTP API base of a running server (empty: derived from --url)")
+	var serverArgs argList
+	var pids intList
+	fs.StringVar(&cfg.Scenario, "scenario", "", "scenario to run (required): idle, hot-room, many-rooms, low-rate, connect-storm, ingress, cluster")
+	fs.Var((*stringList)(&cfg.URLs), "url", "target running servers: ws://host:port/ws or http://host:port, repeatable or comma-separated; viewer i takes URL i mod n (empty: start the servers)")
+	fs.Var((*stringList)(&cfg.APIURLs), "api-url", "HTTP API base of a running server, repeatable or comma-separated; publish requests take each in turn (empty: one per --url, same host)")
 	fs.StringVar(&cfg.APIKey, "api-key", "", "HTTP API key of a running server (with --url)")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of a running server, for RSS and CPU sampling (with --url)")
+	fs.Var(&pids, "server-pid", "PID of a running server process, for RSS and CPU sampling, repeatable or comma-separated: summed and reported each (with --url)")
 	fs.Var(&serverArgs, "server-arg", "extra flag for the started server, e.g. --server-arg=--batch-window=20ms (repeatable)")
+	fs.IntVar(&cfg.Nodes, "nodes", d.Nodes, "servers to start without --url: 1 runs danmaku serve, more an embedded cluster of them (0: the scenario's default)")
 	fs.IntVar(&cfg.Viewers, "viewers", d.Viewers, "connections (0: the scenario's default)")
 	fs.IntVar(&cfg.Rooms, "rooms", d.Rooms, "rooms; viewer i joins room i mod rooms (0: the scenario's default)")
 	fs.Float64Var(&cfg.Rate, "rate", d.Rate, "messages per second published over all rooms (0: the scenario's default)")
@@ -81,6 +86,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: finding this executable: %w", err)
 	}
 	cfg.ServerArgs = serverArgs
+	cfg.ServerPIDs = pids
 	cfg.NoCompression = !*compression
 	cfg.ServerCommand = []string{exe, "serve"}
 	cfg.WorkerCommand = []string{exe, "bench", workerFlag}
@@ -111,6 +117,38 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("goals missed: %s", strings.Join(missed, ", "))
 	}
 	return err
+}
+
+// argList is a repeatable flag whose values are kept whole: a server flag
+// may hold commas itself (--server-arg=--routes=nats://a:6222,nats://b:6222).
+type argList []string
+
+func (l *argList) String() string     { return strings.Join(*l, " ") }
+func (l *argList) Set(v string) error { *l = append(*l, v); return nil }
+
+// intList is a repeatable flag of process ids, commas allowed.
+type intList []int
+
+func (l *intList) String() string {
+	parts := make([]string, len(*l))
+	for i, v := range *l {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *intList) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q is not a process id", part)
+		}
+		*l = append(*l, n)
+	}
+	return nil
 }
 
 // runBenchWorker is one worker process: commands on stdin, events on

@@ -265,3 +265,26 @@ func TestServeUsageErrorsAreExplained(t *testing.T) {
 		}
 	}
 }
+
+// --server-arg keeps each value whole, commas included; --server-pid and
+// --url split them.
+func TestBenchListFlags(t *testing.T) {
+	var args argList
+	var pids intList
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.Var(&args, "server-arg", "")
+	fs.Var(&pids, "server-pid", "")
+	err := fs.Parse([]string{"--server-arg=--routes=nats://a:1,nats://b:2", "--server-arg=--batch-window=20ms", "--server-pid", "7,8", "--server-pid=9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(args) != 2 || args[0] != "--routes=nats://a:1,nats://b:2" {
+		t.Errorf("server args = %q", args)
+	}
+	if len(pids) != 3 || pids[0] != 7 || pids[2] != 9 {
+		t.Errorf("pids = %v", pids)
+	}
+	if err := pids.Set("x"); err == nil {
+		t.Error(`--server-pid x accepted`)
+	}
+}
