@@ -78,6 +78,9 @@ func (g *Gateway) completeJoin(ctx context.Context, c *conn, m *membership, sinc
 	if r.loadErr != nil {
 		if r.loadErr != errRoomClosed {
 			g.log.Warn("room history unavailable", "room", r.name, "err", r.loadErr)
+			// Forget the membership, so that the retry the viewer is asked
+			// for starts over with a room that loads anew.
+			g.dropFailedJoin(c, m)
 			c.replyRoomError(r.name, protocol.CodeUnavailable, "room history is unavailable; retry the join")
 		}
 		return
@@ -198,6 +201,21 @@ func (r *room) joinStoredLocked(since uint64, stored []protocol.Stored) ([]proto
 		return out, true
 	}
 	return nil, false
+}
+
+// dropFailedJoin undoes a join whose room could not load, unless the viewer
+// has left or joined again meanwhile.
+func (g *Gateway) dropFailedJoin(c *conn, m *membership) {
+	c.mu.Lock()
+	current := c.rooms[m.room.name] == m
+	if current {
+		delete(c.rooms, m.room.name)
+		m.left.Store(true)
+	}
+	c.mu.Unlock()
+	if current {
+		g.rooms.release(m.room, c.bucket)
+	}
 }
 
 func (g *Gateway) leave(c *conn, msg *protocol.ClientMessage) {

@@ -52,6 +52,7 @@ type room struct {
 	// under roomTable.mu and are read anywhere.
 	viewers   atomic.Int64
 	viewersIn []atomic.Int32
+	replaced  bool // its load failed and a new room took its name; guarded by roomTable.mu
 
 	loaded  chan struct{} // closed when the recent history is loaded
 	loadErr error         // set before loaded is closed
@@ -113,6 +114,16 @@ func (r *room) load(ctx context.Context) {
 		r.flushedLast = r.last
 	}
 	r.resumeStreamingLocked()
+}
+
+// failed reports whether the room's load has failed.
+func (r *room) failed() bool {
+	select {
+	case <-r.loaded:
+		return r.loadErr != nil
+	default:
+		return false
+	}
 }
 
 // onLive receives one stored message from the bus, in offset order.

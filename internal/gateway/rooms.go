@@ -29,7 +29,12 @@ func (t *roomTable) acquire(name string, b *bucket) *room {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.rooms[name]
-	if r == nil {
+	if r == nil || r.failed() {
+		// A room whose load failed stays with the viewers that hold it
+		// until they leave; a new viewer gets a room that loads anew.
+		if r != nil {
+			r.replaced = true
+		}
 		r = newRoom(name, t.env)
 		t.rooms[name] = r
 		t.env.metrics.Rooms.Inc()
@@ -48,9 +53,14 @@ func (t *roomTable) acquire(name string, b *bucket) *room {
 func (t *roomTable) release(r *room, b *bucket) {
 	t.mu.Lock()
 	r.viewersIn[b.index].Add(-1)
-	last := r.viewers.Add(-1) == 0 && t.rooms[r.name] == r
+	// A room that failed to load may have been replaced in the table
+	// already; it is closed all the same. (After closeAll, rooms are in
+	// neither state: they are closed already.)
+	last := r.viewers.Add(-1) == 0 && (t.rooms[r.name] == r || r.replaced)
 	if last {
-		delete(t.rooms, r.name)
+		if t.rooms[r.name] == r {
+			delete(t.rooms, r.name)
+		}
 		t.env.metrics.Rooms.Dec()
 	}
 	t.mu.Unlock()
