@@ -144,7 +144,21 @@ func (b *browser) openTab(t testing.TB, url string, newWindow bool) *tab {
 			t.Errorf("page error: %s", e)
 		}
 	})
-	p.do("navigate to "+url, chromedp.Navigate(url))
+	// A page load that fails in the network stack (net::ERR_…) is tried
+	// again: on a loaded host Chromium has been seen to fail a first
+	// connection to a server that was already serving. A server that keeps
+	// refusing still fails the test.
+	for attempt := 1; ; attempt++ {
+		err := chromedp.Do(p.ctx, chromedp.Navigate(url))
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "net::ERR_") {
+			t.Fatalf("navigate to %s: %v", url, err)
+		}
+		t.Logf("navigate to %s: %v; trying again", url, err)
+		time.Sleep(200 * time.Millisecond)
+	}
 	return p
 }
 
