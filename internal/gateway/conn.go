@@ -62,12 +62,14 @@ type conn struct {
 	// deadline (owned by the sweeper goroutine; see Gateway.sweep).
 	deadlineCleared bool
 
-	mu       sync.Mutex             // guards the fields below
-	rooms    map[string]*membership // joined rooms, by name
-	identity auth.Identity          // the verified token's claims; zero for guests
-	closed   bool                   // OnClose ran; no new memberships
-	bad      int                    // malformed messages in the current window
-	badSince time.Time              // start of the malformed-message window
+	mu       sync.Mutex                // guards the fields below
+	rooms    map[string]*membership    // joined rooms, by name
+	identity auth.Identity             // the verified token's claims; zero for guests
+	closed   bool                      // OnClose ran; no new memberships or sends
+	sends    []*protocol.ClientMessage // waiting for the Sender, oldest first
+	sending  bool                      // a goroutine is draining sends
+	bad      int                       // malformed messages in the current window
+	badSince time.Time                 // start of the malformed-message window
 }
 
 // membership is a connection's presence in one room. It is created by join
@@ -79,6 +81,14 @@ type membership struct {
 	// lastSent is the newest offset of this room written to the connection.
 	// Owned by the bucket goroutine.
 	lastSent uint64
+}
+
+// identityUser is the user a send is made as: the guest, or the token's
+// user once auth succeeded.
+func (c *conn) identityUser() protocol.User {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user
 }
 
 // publicID is the id other viewers see; it changes once, on auth.
