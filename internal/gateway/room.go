@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -95,7 +97,7 @@ func (r *room) load(ctx context.Context) {
 		r.loadErr = err
 		return
 	}
-	recent, err := r.env.history.Latest(ctx, r.name, r.env.cfg.RecentPerRoom)
+	recent, err := r.latest(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.unsubscribe = unsub
@@ -123,6 +125,26 @@ func (r *room) failed() bool {
 		return r.loadErr != nil
 	default:
 		return false
+	}
+}
+
+// latest reads the room's recent history, trying again while no stream
+// answers (a clustered stream whose replicas are still starting, or that is
+// electing a leader, answers nothing for a few seconds) until ctx ends.
+// Other errors fail the load at once.
+func (r *room) latest(ctx context.Context) ([]protocol.Stored, error) {
+	wait := 50 * time.Millisecond
+	for {
+		recent, err := r.env.history.Latest(ctx, r.name, r.env.cfg.RecentPerRoom)
+		if err == nil || ctx.Err() != nil || !errors.Is(err, bus.ErrNoStream) {
+			return recent, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, err
+		}
+		wait = min(2*wait, time.Second)
 	}
 }
 
