@@ -137,6 +137,7 @@ type Bus struct {
 	replies *replyMux
 	rooms   *roomCache
 	parts   partitions
+	live    *liveRooms // the room subscriptions' dispatchers
 
 	done       chan struct{} // closed when Close begins; waiting calls give up with ErrClosed
 	connClosed chan struct{} // closed by the NATS client once the connection is closed for good
@@ -164,6 +165,7 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		log:        cfg.Logger,
 		rooms:      newRoomCache(cfg.HistoryTTL, parts),
 		parts:      parts,
+		live:       newLiveRooms(),
 		done:       make(chan struct{}),
 		connClosed: make(chan struct{}),
 	}
@@ -250,6 +252,9 @@ func (b *Bus) shutdown() error {
 			b.conn.Close()
 			<-b.connClosed
 		}
+	}
+	if b.live != nil {
+		b.live.close() // the closed connection writes to its channels no more
 	}
 	if b.server != nil {
 		b.server.Shutdown()

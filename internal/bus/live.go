@@ -16,7 +16,8 @@ import (
 // offset order, with Offset and Prev taken from the stream's republish
 // headers Nats-Sequence and Nats-Last-Sequence (so Prev is exact, and 0 when
 // the room held no message before it), and Type and TS from the writer's
-// headers, as history reads give them. fn runs on a NATS goroutine and must
+// headers, as history reads give them. fn runs on one of the bus's few
+// dispatcher goroutines, shared with other rooms (livepool.go), and must
 // not block; one subscription's calls never overlap. After unsubscribe
 // returns, fn may still be running its last call but is not called again.
 //
@@ -31,7 +32,7 @@ func (b *Bus) SubscribeRoom(room string, fn func(protocol.Stored)) (unsubscribe 
 	if err != nil {
 		return nil, err
 	}
-	sub, err := b.conn.Subscribe(liveRoomPrefix+token, func(msg *nats.Msg) {
+	unsubscribe, err = b.live.subscribe(b.conn, liveRoomPrefix+token, func(msg *nats.Msg) {
 		offset, err1 := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
 		prev, err2 := strconv.ParseUint(msg.Header.Get("Nats-Last-Sequence"), 10, 64)
 		if err1 != nil || err2 != nil || offset == 0 {
@@ -44,7 +45,7 @@ func (b *Bus) SubscribeRoom(room string, fn func(protocol.Stored)) (unsubscribe 
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe to %q: %w", room, err)
 	}
-	return unsubscriber(sub), nil
+	return unsubscribe, nil
 }
 
 // PublishBroadcast sends bodies to every subscriber of SubscribeBroadcast,

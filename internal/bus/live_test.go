@@ -2,10 +2,14 @@ package bus
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -139,5 +143,78 @@ func TestPublishUser(t *testing.T) {
 	}
 	if err := b.PublishUser(ctxT(t), "", bodies(1)); err == nil {
 		t.Fatal("PublishUser with empty user succeeded")
+	}
+}
+
+// Room subscriptions share a few dispatcher goroutines instead of one each
+// (a gateway holds a subscription per room), and every subscription still
+// gets each of its room's messages once, in order, even two on one room.
+func TestRoomSubscriptionsShareDispatchers(t *testing.T) {
+	b := open(t, Config{})
+	ctx := context.Background()
+	before := runtime.NumGoroutine()
+	const rooms = 500
+	type seen struct {
+		mu      sync.Mutex
+		offsets []uint64
+	}
+	got := make([]*seen, rooms+1)
+	var unsubs []func()
+	for i := range rooms + 1 {
+		room := fmt.Sprintf("room-%d", i%rooms) // the last one subscribes to room-0 again
+		s := &seen{}
+		got[i] = s
+		unsub, err := b.SubscribeRoom(room, func(m protocol.Stored) {
+			s.mu.Lock()
+			s.offsets = append(s.offsets, m.Offset)
+			s.mu.Unlock()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unsubs = append(unsubs, unsub)
+	}
+	if grown := runtime.NumGoroutine() - before; grown > 20 {
+		t.Fatalf("%d room subscriptions started %d goroutines", rooms+1, grown)
+	}
+	want := map[int][]uint64{}
+	for round := range 3 {
+		for i := range rooms {
+			offsets, err := b.Append(ctx, fmt.Sprintf("room-%d", i), records(1))
+			if err != nil {
+				t.Fatalf("round %d room %d: %v", round, i, err)
+			}
+			want[i] = append(want[i], offsets...)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for i, s := range got {
+		w := want[i%rooms]
+		for {
+			s.mu.Lock()
+			n := len(s.offsets)
+			same := n == len(w) && fmt.Sprint(s.offsets) == fmt.Sprint(w)
+			s.mu.Unlock()
+			if same {
+				break
+			}
+			if n > len(w) || time.Now().After(deadline) {
+				t.Fatalf("subscription %d got %v, want %v", i, s.offsets, w)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	for _, u := range unsubs {
+		u()
+	}
+	// After unsubscribe, nothing more arrives.
+	if _, err := b.Append(ctx, "room-0", records(1)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	got[0].mu.Lock()
+	defer got[0].mu.Unlock()
+	if len(got[0].offsets) != 3 {
+		t.Fatalf("after unsubscribe room-0's subscriber got %d messages, want 3", len(got[0].offsets))
 	}
 }
