@@ -101,6 +101,20 @@ type Config struct {
 	// they offer it, as browsers do, and the server sends each batch frame
 	// compressed once for all of them.
 	NoCompression bool
+	// DeflateShare is the share of viewers, at most 1, that offer
+	// permessage-deflate; the others do not, so that one run measures the
+	// bytes of both (Summary.Bytes). Which viewers offer it is a hash of
+	// their index, so neither rooms nor sample viewers line up with it. 0
+	// means the default: all of them, or none with NoCompression (which
+	// cannot be combined with a share below 1).
+	DeflateShare float64
+	// Text is the text of every published message, as before the bench
+	// published a corpus ("bench" repeats those runs). Empty publishes the
+	// varied texts of internal/bench/corpus, message seq getting text seq.
+	Text string
+	// TextSeed seeds the corpus: the same seed publishes the same texts. 0
+	// means the default.
+	TextSeed uint64
 	// Sources is how many source addresses (127.0.0.2 upward, at most 253)
 	// connections are spread over. 0 means the default, all of them;
 	// negative lets the kernel choose (127.0.0.1).
@@ -129,9 +143,11 @@ func DefaultConfig() Config {
 		DialConcurrency: 256,
 		Window:          4,
 		// Under the server's default --msg-rate of 10.
-		SendRate:   8,
-		Publishers: 128,
-		Sources:    sourcesTotal,
+		SendRate:     8,
+		Publishers:   128,
+		Sources:      sourcesTotal,
+		DeflateShare: 1,
+		TextSeed:     1,
 	}
 }
 
@@ -157,6 +173,13 @@ func (c Config) withDefaults() (Config, error) {
 		defaults.Positive("DialConcurrency", &c.DialConcurrency, d.DialConcurrency),
 		defaults.Positive("Window", &c.Window, d.Window),
 		defaults.Positive("Publishers", &c.Publishers, d.Publishers),
+		defaults.PositiveUpTo("DeflateShare", &c.DeflateShare, d.DeflateShare, 1),
+	}
+	if c.NoCompression && c.DeflateShare != d.DeflateShare {
+		errs = append(errs, errors.New("give NoCompression or DeflateShare, not both"))
+	}
+	if c.NoCompression {
+		c.DeflateShare = 0
 	}
 	switch {
 	case c.Viewers <= 0:
@@ -185,6 +208,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.Warmup = max(c.Warmup, 0)
 	defaults.Or(&c.SendRate, d.SendRate)
 	c.SendRate = max(c.SendRate, 0)
+	defaults.Or(&c.TextSeed, d.TextSeed)
 	defaults.Or(&c.Sources, d.Sources)
 	c.Sources = min(max(c.Sources, 0), sourcesTotal)
 	if c.Logger == nil {

@@ -19,10 +19,19 @@ func TestConfigDefaults(t *testing.T) {
 	if got.Warmup != 0 || got.Sources != sourcesTotal {
 		t.Errorf("warmup %v (negative: none), sources %d (capped at %d)", got.Warmup, got.Sources, sourcesTotal)
 	}
+	if got.DeflateShare != 1 || got.TextSeed != 1 || got.Text != "" {
+		t.Errorf("deflate share %v, text seed %d, text %q; want every viewer to offer deflate and the corpus of seed 1", got.DeflateShare, got.TextSeed, got.Text)
+	}
+	if got, _ := (Config{Scenario: "hot-room", URL: "ws://x", NoCompression: true}).withDefaults(); got.DeflateShare != 0 {
+		t.Errorf("NoCompression leaves a deflate share of %v, want 0", got.DeflateShare)
+	}
 	for _, c := range []Config{
 		{Scenario: "nope", URL: "ws://x"},
 		{Scenario: "hot-room"}, // neither URL nor ServerCommand
 		{Scenario: "hot-room", URL: "ws://x", Settle: -1},
+		{Scenario: "hot-room", URL: "ws://x", DeflateShare: 1.5},
+		{Scenario: "hot-room", URL: "ws://x", DeflateShare: -0.5},
+		{Scenario: "hot-room", URL: "ws://x", DeflateShare: 0.5, NoCompression: true},
 	} {
 		if _, err := c.withDefaults(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: %v, want ErrInvalidConfig", c, err)
@@ -64,7 +73,7 @@ func TestClusterConfig(t *testing.T) {
 // rooms and URLs, and a URL marked down is skipped.
 func TestPublisherSpreadsOverAPIs(t *testing.T) {
 	for _, c := range []struct{ rooms, apis int }{{1, 3}, {5, 3}, {6, 3}, {2, 2}, {4, 2}} {
-		p := newPublisher(make([]string, c.apis), "", make([]string, c.rooms), 1, 1, 1)
+		p := newPublisher(make([]string, c.apis), "", make([]string, c.rooms), 1, 1, 1, nil)
 		seen := map[[2]int]int{}
 		for k := range c.rooms * c.apis * 4 {
 			seen[[2]int{k % c.rooms, p.apiFor(k)}]++
@@ -78,7 +87,7 @@ func TestPublisherSpreadsOverAPIs(t *testing.T) {
 			}
 		}
 	}
-	p := newPublisher(make([]string, 3), "", []string{"r"}, 1, 1, 1)
+	p := newPublisher(make([]string, 3), "", []string{"r"}, 1, 1, 1, nil)
 	p.apis[1].downUntil.Store(time.Now().Add(time.Minute).UnixNano())
 	for k := range 9 {
 		if a := p.apiFor(k); a == 1 {

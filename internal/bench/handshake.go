@@ -66,10 +66,11 @@ func newUpgrade(wsURL string, deflate bool) (*upgrade, string, error) {
 
 // do sends the upgrade request on c and reads the answer. It returns the
 // bytes read past the answer's headers (the start of the first frame, if
-// the server sent one already).
-func (up *upgrade) do(c net.Conn) ([]byte, error) {
+// the server sent one already), and whether the server agreed to
+// permessage-deflate.
+func (up *upgrade) do(c net.Conn) (rest []byte, deflate bool, err error) {
 	if _, err := c.Write(up.request); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var buf [1024]byte
 	n := 0
@@ -77,38 +78,50 @@ func (up *upgrade) do(c net.Conn) ([]byte, error) {
 		m, err := c.Read(buf[n:])
 		n += m
 		if end := bytes.Index(buf[:n], []byte("\r\n\r\n")); end >= 0 {
-			if err := up.check(buf[:end]); err != nil {
-				return nil, err
+			deflate, err := up.check(buf[:end])
+			if err != nil {
+				return nil, false, err
 			}
-			return bytes.Clone(buf[end+4 : n]), nil
+			return bytes.Clone(buf[end+4 : n]), deflate, nil
 		}
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return nil, false, err
 		}
 		if n == len(buf) {
-			return nil, fmt.Errorf("%w: headers longer than %d bytes", errHandshake, len(buf))
+			return nil, false, fmt.Errorf("%w: headers longer than %d bytes", errHandshake, len(buf))
 		}
 	}
 }
 
-func (up *upgrade) check(head []byte) error {
+// check reads the answer's headers: an error unless it is a 101 with the
+// right accept value, and whether it agreed to permessage-deflate.
+func (up *upgrade) check(head []byte) (deflate bool, err error) {
 	lines := bytes.Split(head, []byte("\r\n"))
 	if !bytes.HasPrefix(lines[0], []byte("HTTP/1.1 101")) {
-		return fmt.Errorf("%w: %s", errHandshake, lines[0])
+		return false, fmt.Errorf("%w: %s", errHandshake, lines[0])
 	}
+	accepted := false
 	for _, l := range lines[1:] {
 		name, value, ok := bytes.Cut(l, []byte(":"))
-		if ok && bytes.EqualFold(name, []byte("Sec-WebSocket-Accept")) {
-			if string(bytes.TrimSpace(value)) == up.accept {
-				return nil
+		switch {
+		case !ok:
+		case bytes.EqualFold(name, []byte("Sec-WebSocket-Accept")):
+			if string(bytes.TrimSpace(value)) != up.accept {
+				return false, fmt.Errorf("%w: wrong Sec-WebSocket-Accept", errHandshake)
 			}
-			return fmt.Errorf("%w: wrong Sec-WebSocket-Accept", errHandshake)
+			accepted = true
+		case bytes.EqualFold(name, []byte("Sec-WebSocket-Extensions")):
+			ext, _, _ := bytes.Cut(value, []byte(";"))
+			deflate = deflate || bytes.EqualFold(bytes.TrimSpace(ext), []byte("permessage-deflate"))
 		}
 	}
-	return fmt.Errorf("%w: no Sec-WebSocket-Accept", errHandshake)
+	if !accepted {
+		return false, fmt.Errorf("%w: no Sec-WebSocket-Accept", errHandshake)
+	}
+	return deflate, nil
 }
 
 // WebSocket opcodes.

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/danmaku/danmaku/internal/bench/corpus"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -36,6 +37,8 @@ type publisher struct {
 	rate        float64 // messages per second
 	batch       int     // messages per request
 	concurrency int     // requests in flight at most
+	// text is the text of message seq, JSON-encoded.
+	text func(seq uint64) []byte
 
 	client *http.Client
 
@@ -66,9 +69,9 @@ type apiCounters struct {
 // apiDownFor is how long an API URL that did not answer is skipped.
 const apiDownFor = time.Second
 
-func newPublisher(apiURLs []string, apiKey string, rooms []string, rate float64, batch, concurrency int) *publisher {
+func newPublisher(apiURLs []string, apiKey string, rooms []string, rate float64, batch, concurrency int, text func(seq uint64) []byte) *publisher {
 	return &publisher{
-		apiURLs: apiURLs, apiKey: apiKey, rooms: rooms, rate: rate, batch: batch, concurrency: concurrency,
+		apiURLs: apiURLs, apiKey: apiKey, rooms: rooms, rate: rate, batch: batch, concurrency: concurrency, text: text,
 		apis: make([]apiCounters, len(apiURLs)), acked: make([][]uint64, len(rooms)),
 		client: &http.Client{
 			Timeout: 10 * time.Second,
@@ -83,6 +86,22 @@ func newPublisher(apiURLs []string, apiKey string, rooms []string, rate float64,
 		},
 		published: make([]atomic.Uint64, len(rooms)),
 	}
+}
+
+// texts returns the publisher's text function for cfg: its fixed Text, or
+// the corpus of its TextSeed.
+func texts(cfg *Config) func(seq uint64) []byte {
+	if cfg.Text != "" {
+		fixed := jsonString(cfg.Text)
+		return func(uint64) []byte { return fixed }
+	}
+	c := corpus.New(cfg.TextSeed)
+	return func(seq uint64) []byte { return jsonString(c.Text(seq)) }
+}
+
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s) // a string always encodes
+	return b
 }
 
 // run publishes for d and returns when every request has ended.
@@ -156,19 +175,22 @@ func (p *publisher) pickAPI(n int) int {
 
 // post sends one request of batch messages to room i through API URL a.
 func (p *publisher) post(ctx context.Context, i, a int) {
-	body := make([]byte, 0, 16+p.batch*64)
+	body := make([]byte, 0, 16+p.batch*128)
 	body = append(body, `{"messages":[`...)
 	now := time.Now().UnixNano()
 	for j := range p.batch {
 		if j > 0 {
 			body = append(body, ',')
 		}
-		body = append(body, `{"text":"bench","data":{"t":`...)
+		seq := p.seq.Add(1)
+		body = append(body, `{"text":`...)
+		body = append(body, p.text(seq)...)
+		body = append(body, `,"data":{"t":`...)
 		body = strconv.AppendInt(body, now, 10)
 		body = append(body, `,"via":`...)
 		body = strconv.AppendInt(body, int64(a), 10)
 		body = append(body, `,"seq":`...)
-		body = strconv.AppendUint(body, p.seq.Add(1), 10)
+		body = strconv.AppendUint(body, seq, 10)
 		body = append(body, "}}"...)
 	}
 	body = append(body, "]}"...)

@@ -24,6 +24,9 @@ type Summary struct {
 	Connect    ConnectStats  `json:"connect"`
 	Publish    *PublishStats `json:"publish,omitempty"`
 	Delivery   *Delivery     `json:"delivery,omitempty"`
+	// Bytes is what the viewers read per delivered message, by whether
+	// their connection negotiated permessage-deflate (publishing).
+	Bytes *BytesStats `json:"bytes,omitempty"`
 	// Latency is publish→receive: the viewer's receive time minus the
 	// data.t the publisher stamped just before its HTTP request, over every
 	// message every viewer received after the warmup.
@@ -74,8 +77,14 @@ type Conditions struct {
 	SampleViewers int      `json:"sample_viewers"`
 	Window        int      `json:"window,omitempty"`    // ingress sends in flight per connection
 	SendRate      float64  `json:"send_rate,omitempty"` // ingress sends per second per connection (0: unpaced)
-	// Compression: viewers offered permessage-deflate.
-	Compression bool `json:"compression"`
+	// Compression: viewers offered permessage-deflate; DeflateShare of
+	// them did.
+	Compression  bool    `json:"compression"`
+	DeflateShare float64 `json:"deflate_share"`
+	// Text is the fixed text of every published message; without it,
+	// TextSeed seeded the corpus the texts came from (publishing).
+	Text     string `json:"text,omitempty"`
+	TextSeed uint64 `json:"text_seed,omitempty"`
 }
 
 // ConnectStats covers opening the connections.
@@ -189,6 +198,57 @@ type Delivery struct {
 	AckedMissing uint64 `json:"acked_missing"`
 }
 
+// BytesStats is what the viewers read from their sockets: TCP payload,
+// the handshake's headers excluded. Every viewer of a room receives the
+// same frames, so the bytes per message of the two kinds compare like for
+// like within one run.
+type BytesStats struct {
+	Plain   WireBytes `json:"plain"`
+	Deflate WireBytes `json:"deflate"`
+	// DeflateSaving is 1 − deflate's batch bytes per message ÷ plain's,
+	// when both kinds received messages.
+	DeflateSaving float64 `json:"deflate_saving,omitempty"`
+}
+
+// WireBytes is what one kind of viewer (plain or deflate) read.
+type WireBytes struct {
+	// Viewers that joined, by what their last connection negotiated.
+	Viewers int `json:"viewers"`
+	// Messages are the room messages they received, in Frames batch frames.
+	Messages uint64 `json:"messages"`
+	Frames   uint64 `json:"frames"`
+	// BatchBytes are the batch frames as read: WebSocket headers and
+	// payloads, compressed for deflate viewers. WireBytes is every byte
+	// read: batch frames, joined replies, online counts, pongs, closes.
+	BatchBytes uint64 `json:"batch_bytes"`
+	WireBytes  uint64 `json:"wire_bytes"`
+	// Per message received: what a delivered message costs on the wire.
+	BatchBytesPerMsg float64 `json:"batch_bytes_per_msg"`
+	WireBytesPerMsg  float64 `json:"wire_bytes_per_msg"`
+}
+
+func (w *WireBytes) add(r wireReport) {
+	w.Viewers += r.Viewers
+	w.Messages += r.Msgs
+	w.Frames += r.Frames
+	w.BatchBytes += r.BatchBytes
+	w.WireBytes += r.Bytes
+}
+
+func newBytesStats(plain, deflate WireBytes) *BytesStats {
+	for _, w := range []*WireBytes{&plain, &deflate} {
+		if w.Messages > 0 {
+			w.BatchBytesPerMsg = float64(w.BatchBytes) / float64(w.Messages)
+			w.WireBytesPerMsg = float64(w.WireBytes) / float64(w.Messages)
+		}
+	}
+	b := &BytesStats{Plain: plain, Deflate: deflate}
+	if plain.Messages > 0 && deflate.Messages > 0 {
+		b.DeflateSaving = 1 - deflate.BatchBytesPerMsg/plain.BatchBytesPerMsg
+	}
+	return b
+}
+
 // Latency is a distribution in milliseconds.
 type Latency struct {
 	Count  uint64  `json:"count"`
@@ -296,13 +356,22 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, ", %g msgs/s in requests of %d", c.Rate, c.Batch)
 	}
 	deflate := "off"
-	if c.Compression {
+	switch {
+	case c.Compression && c.DeflateShare < 1:
+		deflate = fmt.Sprintf("offered by %.0f%% of viewers", 100*c.DeflateShare)
+	case c.Compression:
 		deflate = "offered"
 	}
 	fmt.Fprintf(&b, ", %s + %s warmup; %d workers, %d source addresses; permessage-deflate %s; %d CPUs, %s; server %s\n",
 		c.Duration, c.Warmup, c.Workers, c.Sources, deflate, c.CPUs, c.GoVersion, c.Server)
 	if len(c.ServerArgs) > 0 {
 		fmt.Fprintf(&b, "  server args  %s\n", strings.Join(c.ServerArgs, " "))
+	}
+	switch {
+	case c.Text != "":
+		fmt.Fprintf(&b, "  texts        every message %q\n", c.Text)
+	case c.TextSeed != 0:
+		fmt.Fprintf(&b, "  texts        varied corpus (internal/bench/corpus), seed %d\n", c.TextSeed)
 	}
 	if c.Nodes > 1 {
 		fmt.Fprintf(&b, "  cluster      %d danmaku serve nodes started by the bench, embedded NATS clustered over routes\n", c.Nodes)
@@ -340,6 +409,21 @@ func (s *Summary) WriteText(w io.Writer) error {
 			d.DeliveriesPerSec, d.FramesPerSec, d.MsgsPerFrame)
 		for _, k := range slices.Sorted(maps.Keys(d.Closes)) {
 			fmt.Fprintf(&b, "               closed by server or network: code %s ×%d\n", k, d.Closes[k])
+		}
+	}
+	if by := s.Bytes; by != nil {
+		for _, k := range []struct {
+			name string
+			w    WireBytes
+		}{{"plain  ", by.Plain}, {"deflate", by.Deflate}} {
+			if k.w.Viewers == 0 && k.w.Messages == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "  bytes %s %d viewers: %.1f B per delivered message in batch frames, %.1f B with everything read (%d msgs in %d frames, %s)\n",
+				k.name, k.w.Viewers, k.w.BatchBytesPerMsg, k.w.WireBytesPerMsg, k.w.Messages, k.w.Frames, mib(int64(k.w.WireBytes)))
+		}
+		if by.DeflateSaving != 0 {
+			fmt.Fprintf(&b, "               deflate saves %.1f%% of the batch bytes\n", 100*by.DeflateSaving)
 		}
 	}
 	if l := s.Latency; l != nil {

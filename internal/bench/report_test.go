@@ -52,6 +52,10 @@ func TestGoalsJudgeTheSummary(t *testing.T) {
 func TestWriteText(t *testing.T) {
 	s := sampleSummary()
 	s.Warnings = []string{"something odd"}
+	s.Conditions.DeflateShare, s.Conditions.TextSeed = 0.5, 1
+	s.Bytes = newBytesStats(
+		WireBytes{Viewers: 5000, Messages: 110_000_000, Frames: 2_200_000, BatchBytes: 19_800_000_000, WireBytes: 19_811_000_000},
+		WireBytes{Viewers: 5000, Messages: 110_000_000, Frames: 2_200_000, BatchBytes: 3_300_000_000, WireBytes: 3_311_000_000})
 	var b bytes.Buffer
 	if err := s.WriteText(&b); err != nil {
 		t.Fatal(err)
@@ -59,7 +63,11 @@ func TestWriteText(t *testing.T) {
 	wantLines(t, b.String(),
 		"danmaku bench: hot-room",
 		"10000 viewers, 1 rooms, 1000 msgs/s in requests of 10, 20s + 2s warmup",
-		"permessage-deflate offered",
+		"permessage-deflate offered by 50% of viewers",
+		"texts        varied corpus (internal/bench/corpus), seed 1",
+		"bytes plain   5000 viewers: 180.0 B per delivered message in batch frames, 180.1 B with everything read",
+		"bytes deflate 5000 viewers: 30.0 B per delivered message in batch frames, 30.1 B with everything read",
+		"deflate saves 83.3% of the batch bytes",
 		"10000/10000 handshakes (0 failed) in 0.50s = 20000/s",
 		"delivered    220000000 of 220000000 = 100.0000%",
 		"latency      publish→receive min 1.00 ms, p50 50.",
@@ -84,6 +92,7 @@ func wantLines(t *testing.T, out string, want ...string) {
 
 func TestWriteJSON(t *testing.T) {
 	s := sampleSummary()
+	s.Bytes = newBytesStats(WireBytes{Viewers: 1, Messages: 10, BatchBytes: 1500}, WireBytes{})
 	var b bytes.Buffer
 	if err := s.WriteJSON(&b); err != nil {
 		t.Fatal(err)
@@ -92,13 +101,16 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
 		t.Fatalf("not one JSON object: %v\n%s", err, b.String())
 	}
-	for _, k := range []string{"scenario", "goals_met", "goals", "conditions", "connect", "publish", "delivery", "latency", "server", "loadgen"} {
+	for _, k := range []string{"scenario", "goals_met", "goals", "conditions", "connect", "publish", "delivery", "bytes", "latency", "server", "loadgen"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q", k)
 		}
 	}
 	if _, ok := m["ingress"]; ok {
 		t.Error("JSON has an ingress section for hot-room")
+	}
+	if p := m["bytes"].(map[string]any)["plain"].(map[string]any); p["batch_bytes_per_msg"].(float64) != 150 {
+		t.Errorf("bytes.plain = %v", p)
 	}
 	lat := m["latency"].(map[string]any)
 	if lat["p99_ms"].(float64) < 98 || lat["p99_ms"].(float64) > 101 {

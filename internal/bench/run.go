@@ -112,7 +112,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 		Server: "external", URL: r.wsURLs[0],
 		Viewers: cfg.Viewers, Rooms: cfg.Rooms, Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(),
 		Workers: len(r.workers), Sources: cfg.Sources, SampleViewers: nSample,
-		Compression: !cfg.NoCompression,
+		Compression: cfg.DeflateShare > 0, DeflateShare: cfg.DeflateShare,
 	}
 	if len(r.wsURLs) > 1 || len(r.apiURLs) > 1 {
 		s.Conditions.URLs, s.Conditions.APIURLs = r.wsURLs, r.apiURLs
@@ -122,6 +122,11 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	}
 	if r.spec.Publish {
 		s.Conditions.Rate, s.Conditions.Batch = cfg.Rate, cfg.Batch
+		if cfg.Text != "" {
+			s.Conditions.Text = cfg.Text
+		} else {
+			s.Conditions.TextSeed = cfg.TextSeed
+		}
 	} else {
 		s.Conditions.Duration, s.Conditions.Warmup = "0s", "0s"
 	}
@@ -192,7 +197,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	switch {
 	case r.spec.Publish:
 		r.phase.Store("publish")
-		pub := newPublisher(r.apiURLs, r.apiKey, r.rooms, cfg.Rate, cfg.Batch, cfg.Publishers)
+		pub := newPublisher(r.apiURLs, r.apiKey, r.rooms, cfg.Rate, cfg.Batch, cfg.Publishers, texts(&cfg))
 		r.pub.Store(pub)
 		win.start = time.Now()
 		if err := r.broadcast(command{Cmd: cmdRecord, RecordAfter: win.start.Add(cfg.Warmup).UnixNano()}); err != nil {
@@ -297,6 +302,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 	nacks := map[string]uint64{}
 	d := &Delivery{}
 	res := &ResumeStats{}
+	var plain, deflate WireBytes
 	gws := make([]GatewayStats, len(r.wsURLs))
 	same := make([]Histogram, len(r.wsURLs))
 	cross := make([]Histogram, len(r.wsURLs))
@@ -323,6 +329,8 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		}
 		d.AckedChecked += rep.AckedChecked
 		d.AckedMissing += rep.AckedMissing
+		plain.add(rep.Plain)
+		deflate.add(rep.Deflate)
 		f := rep.Final
 		final.Msgs += f.Msgs
 		final.Frames += f.Frames
@@ -380,6 +388,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 			d.Closes = closes
 		}
 		s.Delivery = d
+		s.Bytes = newBytesStats(plain, deflate)
 		l := latencyOf(&lat)
 		s.Latency = &l
 		x := &CrossNode{Gateways: gws}
@@ -719,7 +728,7 @@ func (r *runner) startWorkers(ctx context.Context, sampleEvery int) error {
 		p := &plan{
 			WSURL: r.wsURLs[0], Sources: sources, First: first, Count: count, Rooms: r.rooms,
 			SampleEvery: sampleEvery, Join: r.spec.Join, Window: cfg.Window,
-			DialConcurrency: cfg.DialConcurrency, Deflate: !cfg.NoCompression,
+			DialConcurrency: cfg.DialConcurrency, DeflateShare: cfg.DeflateShare,
 			GatewayNodes: gwNodes, APINodes: apiNodes, Resume: r.spec.Publish,
 		}
 		if len(r.wsURLs) > 1 {

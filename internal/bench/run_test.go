@@ -42,13 +42,52 @@ func TestScenariosEndToEnd(t *testing.T) {
 	t.Run("hot-room-plain", func(t *testing.T) {
 		cfg := base
 		cfg.Scenario, cfg.Viewers, cfg.Rooms, cfg.Rate, cfg.Batch, cfg.NoCompression = bench.ScenarioHotRoom, 20, 1, 200, 10, true
-		cfg.Duration, cfg.Warmup = time.Second, -1
+		cfg.Duration, cfg.Warmup, cfg.Text = time.Second, -1, "bench"
 		s, err := bench.Run(t.Context(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d := s.Delivery; d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 {
 			t.Errorf("delivery without compression = %+v", d)
+		}
+		if by := s.Bytes; by.Plain.Viewers != 20 || by.Plain.Messages != s.Delivery.Received || by.Deflate.Viewers != 0 || by.Deflate.Messages != 0 {
+			t.Errorf("bytes without compression = %+v, want 20 plain viewers with every delivery", by)
+		}
+		if c := s.Conditions; c.Text != "bench" || c.TextSeed != 0 || c.Compression || c.DeflateShare != 0 {
+			t.Errorf("conditions = %+v, want the fixed text and no deflate", c)
+		}
+	})
+	// Half the viewers offer deflate: both kinds' bytes come from one run,
+	// on the same frames.
+	t.Run("hot-room-mixed", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Viewers, cfg.Rooms, cfg.Rate, cfg.Batch, cfg.DeflateShare = bench.ScenarioHotRoom, 40, 2, 200, 10, 0.5
+		cfg.Duration, cfg.Warmup = time.Second, -1
+		s, err := bench.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, by := s.Delivery, s.Bytes
+		if d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 || d.Malformed != 0 {
+			t.Errorf("delivery to mixed viewers = %+v", d)
+		}
+		p, z := by.Plain, by.Deflate
+		if p.Viewers < 10 || z.Viewers < 10 || p.Viewers+z.Viewers != s.Connect.Joined || p.Messages+z.Messages != d.Received {
+			t.Fatalf("bytes = %+v: want both kinds, adding up to the %d joined viewers and %d deliveries", by, s.Connect.Joined, d.Received)
+		}
+		for _, w := range []bench.WireBytes{p, z} {
+			// A message's JSON alone (offset, prev, id, type, text, ts and
+			// the bench's data) is over 100 bytes.
+			if w.Frames == 0 || w.WireBytes < w.BatchBytes || w.BatchBytesPerMsg <= 0 || w.WireBytesPerMsg < w.BatchBytesPerMsg {
+				t.Errorf("bytes of one kind = %+v", w)
+			}
+		}
+		t.Logf("plain %+v\ndeflate %+v", p, z)
+		if p.BatchBytesPerMsg < 100 || z.BatchBytesPerMsg >= p.BatchBytesPerMsg || by.DeflateSaving <= 0 || by.DeflateSaving >= 1 {
+			t.Errorf("plain %.1f B/msg, deflate %.1f B/msg, saving %.3f: want deflate smaller", p.BatchBytesPerMsg, z.BatchBytesPerMsg, by.DeflateSaving)
+		}
+		if c := s.Conditions; c.DeflateShare != 0.5 || !c.Compression || c.TextSeed != 1 || c.Text != "" {
+			t.Errorf("conditions = %+v, want half deflate and the corpus of seed 1", c)
 		}
 	})
 	t.Run("ingress", func(t *testing.T) {

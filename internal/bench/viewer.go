@@ -28,12 +28,16 @@ type viewer struct {
 	index  int // global viewer index
 	room   int // index into the plan's rooms
 	sample bool
+	offer  bool   // offers permessage-deflate (the plan's DeflateShare)
 	shard  *shard // set at the first connection, kept for the resumes
 
 	conn   atomic.Pointer[nbio.Conn] // the current connection; nil before the first
 	target atomic.Int32              // index into the worker's URLs of conn
 	last   atomic.Uint64             // the newest offset seen (sample viewers: in chain order)
 	epoch  atomic.Pointer[string]    // of the last joined reply
+	// deflated: the last handshake agreed permessage-deflate; set by the
+	// dial before the connection is registered.
+	deflated atomic.Bool
 
 	msgs     atomic.Uint64 // room messages received
 	joined   atomic.Bool
@@ -57,14 +61,17 @@ func (v *viewer) c() *nbio.Conn { return v.conn.Load() }
 // onData for a connection serially on one poller goroutine, which owns
 // the framing fields.
 type session struct {
-	v  *viewer
-	nc *nbio.Conn
+	v    *viewer
+	nc   *nbio.Conn
+	wire *wireCounters // of the shard, for this connection's negotiation
 
 	// Owned by the poller goroutine.
 	partial        []byte // an incomplete frame carried over to the next read
 	fragment       []byte // a fragmented message being reassembled
 	fragOp         byte
 	fragCompressed bool
+	frameWire      int // header and payload bytes of the frame being handled
+	fragWire       int // of every frame of the fragmented message so far
 
 	closeCode atomic.Int32 // close code the server sent, 0 if none
 }
@@ -74,6 +81,9 @@ type session struct {
 type shard struct {
 	msgs, frames, bytes, sent, acks, nacks atomic.Uint64
 	malformed                              atomic.Uint64
+	// wire is what the viewers read, by whether their connection
+	// negotiated permessage-deflate: [0] plain, [1] deflate.
+	wire [2]wireCounters
 
 	dialFails atomic.Uint64
 
@@ -89,6 +99,15 @@ type shard struct {
 	recovered  uint64
 
 	_ [64]byte // keep neighbouring shards off this cache line
+}
+
+// wireCounters are the bytes that viewers of one kind (plain or deflate)
+// read from their sockets, and the room messages those bytes carried.
+type wireCounters struct {
+	bytes      atomic.Uint64 // everything read after the handshake's headers
+	batchBytes atomic.Uint64 // batch frames only: headers and payloads as read
+	frames     atomic.Uint64 // batch frames
+	msgs       atomic.Uint64 // room messages in them
 }
 
 // gatewayHists is one shard's latency through one gateway, by whether the
@@ -111,6 +130,7 @@ func (s *session) onData(data []byte) {
 	v := s.v
 	now := time.Now().UnixNano()
 	v.shard.bytes.Add(uint64(len(data)))
+	s.wire.bytes.Add(uint64(len(data)))
 	buf := data
 	if len(s.partial) > 0 {
 		s.partial = append(s.partial, data...)
@@ -125,6 +145,7 @@ func (s *session) onData(data []byte) {
 			s.malformed()
 			return
 		}
+		s.frameWire = h + int(n)
 		s.onFrame(fin, op, buf[h:h+int(n)], now)
 		buf = buf[h+int(n):]
 	}
@@ -151,13 +172,15 @@ func (s *session) onFrame(fin bool, op byte, payload []byte, now int64) {
 			s.fragOp = op
 			s.fragCompressed = compressed
 			s.fragment = append(s.fragment[:0], payload...)
+			s.fragWire = s.frameWire
 			return
 		}
-		s.v.onWhole(payload, compressed, now)
+		s.countWire(s.frameWire, s.v.onWhole(payload, compressed, now))
 	case opContinuation:
 		s.fragment = append(s.fragment, payload...)
+		s.fragWire += s.frameWire
 		if fin {
-			s.v.onWhole(s.fragment, s.fragCompressed, now)
+			s.countWire(s.fragWire, s.v.onWhole(s.fragment, s.fragCompressed, now))
 			s.fragment = nil
 		}
 	case opPing:
@@ -176,6 +199,17 @@ func (s *session) onFrame(fin bool, op byte, payload []byte, now int64) {
 	}
 }
 
+// countWire counts a whole message of size bytes on the wire that carried
+// msgs room messages (0: not a batch).
+func (s *session) countWire(size int, msgs uint64) {
+	if msgs == 0 {
+		return
+	}
+	s.wire.batchBytes.Add(uint64(size))
+	s.wire.frames.Add(1)
+	s.wire.msgs.Add(msgs)
+}
+
 func (s *session) malformed() {
 	s.v.shard.malformed.Add(1)
 	_ = s.nc.Close()
@@ -190,11 +224,11 @@ func (v *viewer) malformed() {
 	}
 }
 
-// onMessage handles one complete text message.
-func (v *viewer) onMessage(p []byte, now int64) {
+// onMessage handles one complete text message and returns the room
+// messages it counted: those of a batch, else 0.
+func (v *viewer) onMessage(p []byte, now int64) uint64 {
 	if bytes.HasPrefix(p, batchPrefix) {
-		v.onBatch(p, now)
-		return
+		return v.onBatch(p, now)
 	}
 	switch {
 	case bytes.HasPrefix(p, []byte(`{"op":"ack"`)):
@@ -203,7 +237,7 @@ func (v *viewer) onMessage(p []byte, now int64) {
 		var j protocol.Joined
 		if json.Unmarshal(p, &j) != nil {
 			v.shard.malformed.Add(1)
-			return
+			return 0
 		}
 		v.epoch.Store(&j.Epoch)
 		if closed := v.closedAt.Swap(0); closed != 0 {
@@ -232,7 +266,7 @@ func (v *viewer) onMessage(p []byte, now int64) {
 		var m protocol.ServerMessage
 		if json.Unmarshal(p, &m) != nil {
 			v.shard.malformed.Add(1)
-			return
+			return 0
 		}
 		code := m.Code
 		if m.Op == protocol.OpError {
@@ -254,52 +288,52 @@ func (v *viewer) onMessage(p []byte, now int64) {
 		}
 	}
 	// online, pong and user frames need nothing.
+	return 0
 }
 
 // onWhole handles a whole message, inflating it first if compressed.
 // Every viewer of a room gets the same compressed bytes (the server
 // compresses each frame once), so viewers other than the samples look the
-// frame up by a hash of those bytes and inflate only on a miss.
-func (v *viewer) onWhole(p []byte, compressed bool, now int64) {
+// frame up by a hash of those bytes and inflate only on a miss. It returns
+// the room messages it counted, as onMessage does.
+func (v *viewer) onWhole(p []byte, compressed bool, now int64) uint64 {
 	if !compressed {
-		v.onMessage(p, now)
-		return
+		return v.onMessage(p, now)
 	}
 	rc := &v.w.rooms[v.room]
 	var key uint64
 	if !v.sample {
 		key = maphash.Bytes(v.w.seed, p)
 		if pb := rc.lookupDeflated(key, len(p)); pb != nil {
-			v.countBatch(pb, now)
-			return
+			return v.countBatch(pb, now)
 		}
 	}
 	buf, err := inflate(p)
 	if err != nil {
 		v.malformed()
-		return
+		return 0
 	}
 	defer plainBufs.Put(buf)
 	plain := buf.Bytes()
 	if !bytes.HasPrefix(plain, batchPrefix) {
-		v.onMessage(plain, now)
-		return
+		return v.onMessage(plain, now)
 	}
 	pb := v.parseBatch(plain)
 	if pb == nil {
-		return
+		return 0
 	}
 	if !v.sample {
 		rc.storeDeflated(&deflatedBatch{key: key, size: len(p), pb: pb})
 	}
-	v.countBatch(pb, now)
+	return v.countBatch(pb, now)
 }
 
 // onBatch counts a batch frame's messages and records their latency.
-func (v *viewer) onBatch(p []byte, now int64) {
+func (v *viewer) onBatch(p []byte, now int64) uint64 {
 	if pb := v.parseBatch(p); pb != nil {
-		v.countBatch(pb, now)
+		return v.countBatch(pb, now)
 	}
+	return 0
 }
 
 // parseBatch parses a batch payload: on its own for sample viewers, through
@@ -326,8 +360,8 @@ func (v *viewer) parseBatch(p []byte) *parsedBatch {
 }
 
 // countBatch counts a batch's messages, records their latency and, for
-// sample viewers, checks their order.
-func (v *viewer) countBatch(pb *parsedBatch, now int64) {
+// sample viewers, checks their order. It returns the messages counted.
+func (v *viewer) countBatch(pb *parsedBatch, now int64) uint64 {
 	n := uint64(len(pb.offsets))
 	v.msgs.Add(n)
 	sh := v.shard
@@ -376,6 +410,7 @@ func (v *viewer) countBatch(pb *parsedBatch, now int64) {
 		v.last.Store(off)
 	}
 	sh.mu.Unlock()
+	return n
 }
 
 // roomCache shares the parse of a room's recent frames among a worker's

@@ -51,8 +51,9 @@ type plan struct {
 	// Join makes viewers join their room after the handshake. Without it
 	// (connect storm) connections stay idle.
 	Join bool `json:"join"`
-	// Deflate offers permessage-deflate, as browsers do.
-	Deflate bool `json:"deflate"`
+	// DeflateShare of the viewers offer permessage-deflate, as browsers
+	// do (offersDeflate picks them); 0 none, 1 all.
+	DeflateShare float64 `json:"deflate_share"`
 	// SendIntervalNs paces each ingress connection; 0 is unpaced.
 	SendIntervalNs int64 `json:"send_interval_ns"`
 	// Window is the sends each connection keeps in flight in ingress mode.
@@ -153,6 +154,19 @@ type workerReport struct {
 	// CPU is the worker process's user+system time; 0 for in-process
 	// workers.
 	CPUNs int64 `json:"cpu_ns"`
+	// What the viewers read, by whether their connection negotiated
+	// permessage-deflate.
+	Plain   wireReport `json:"plain"`
+	Deflate wireReport `json:"deflate"`
+}
+
+// wireReport is what one kind of viewer (plain or deflate) read.
+type wireReport struct {
+	Viewers    int    `json:"viewers"` // joined, by their last connection
+	Bytes      uint64 `json:"bytes"`   // every byte after the handshake's headers
+	BatchBytes uint64 `json:"batch_bytes"`
+	Frames     uint64 `json:"frames"` // batch frames
+	Msgs       uint64 `json:"msgs"`   // room messages in them
 }
 
 // gatewayReport is what a worker's viewers received through one gateway.

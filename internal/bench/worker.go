@@ -87,7 +87,7 @@ type worker struct {
 	plan     plan
 	ctx      context.Context // RunWorker's: ends before close
 	urls     []string        // the gateways' WebSocket URLs
-	ups      []*upgrade      // one prepared upgrade request per URL
+	ups      [][2]*upgrade   // prepared upgrade requests per URL: [0] plain, [1] offering deflate
 	addrs    []string        // host:port per URL
 	sameNode [][]bool        // [gateway][API URL]: the same node
 	engine   *nbio.Engine
@@ -192,11 +192,15 @@ func (w *worker) setup(p plan) error {
 		w.urls = []string{p.WSURL}
 	}
 	for _, u := range w.urls {
-		up, addr, err := newUpgrade(u, p.Deflate)
+		plain, addr, err := newUpgrade(u, false)
 		if err != nil {
 			return err
 		}
-		w.ups, w.addrs = append(w.ups, up), append(w.addrs, addr)
+		deflate, _, err := newUpgrade(u, true)
+		if err != nil {
+			return err
+		}
+		w.ups, w.addrs = append(w.ups, [2]*upgrade{plain, deflate}), append(w.addrs, addr)
 	}
 	w.plan = p
 	w.sameNode = make([][]bool, len(w.urls))
@@ -255,6 +259,7 @@ func (w *worker) setup(p plan) error {
 		g := p.First + i
 		v := &viewer{w: w, index: g, room: g % len(p.Rooms)}
 		v.sample = p.SampleEvery > 0 && g%p.SampleEvery == 0
+		v.offer = offersDeflate(g, p.DeflateShare)
 		v.target.Store(int32(g % len(w.urls)))
 		w.viewers[i] = v
 	}
@@ -355,12 +360,13 @@ func (w *worker) dial(ctx context.Context, v *viewer, timeout time.Duration) (ne
 		return nil, nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(timeout))
-	rest, err := w.ups[t].do(nc)
+	rest, deflated, err := w.ups[t][b2i(v.offer)].do(nc)
 	if err != nil {
 		_ = nc.Close()
 		return nil, nil, err
 	}
 	_ = nc.SetDeadline(time.Time{})
+	v.deflated.Store(deflated)
 	return nc, rest, nil
 }
 
@@ -377,9 +383,10 @@ func (w *worker) register(v *viewer, c net.Conn, rest []byte) bool {
 	if v.shard == nil {
 		v.shard = &w.shards[nc.Hash()%len(w.shards)]
 	}
-	s := &session{v: v, nc: nc}
+	s := &session{v: v, nc: nc, wire: &v.shard.wire[b2i(v.deflated.Load())]}
 	if len(rest) > 0 {
 		s.partial = rest
+		s.wire.bytes.Add(uint64(len(rest)))
 	}
 	nc.SetSession(s)
 	v.conn.Store(nc)
@@ -399,6 +406,26 @@ func (w *worker) register(v *viewer, c net.Conn, rest []byte) bool {
 		_, _ = nc.Write(clientFrame(opText, []byte(join+"}")))
 	}
 	return true
+}
+
+// offersDeflate reports whether viewer i is one of the share that offer
+// permessage-deflate: i·(golden ratio) mod 1 below share. That sequence is
+// spread evenly along every arithmetic progression of i, so the share
+// holds, within a viewer or two, over all viewers, over a room's (viewer i
+// is in room i mod rooms) and over the sample viewers (every
+// SampleEvery-th), where every k-th viewer would line up with them and a
+// hash would be off by its random spread. Rooms of a handful of viewers
+// among thousands of rooms can still be all of one kind; the totals hold.
+func offersDeflate(i int, share float64) bool {
+	z := uint64(i) * 0x9e3779b97f4a7c15 // 2^64 ÷ the golden ratio
+	return float64(z>>11)/(1<<53) < share
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // startResume brings v back on a new connection in a goroutine that
@@ -574,6 +601,7 @@ func (w *worker) finish(ctx context.Context, c command) workerReport {
 	}
 	w.stopping.Store(true)
 	r := workerReport{Final: w.counters()}
+	r.Plain, r.Deflate = w.wireReport(0), w.wireReport(1)
 	r.Resume.Landed = make([]uint64, len(w.urls))
 	r.ByGateway = make([]gatewayReport, len(w.urls))
 	for _, v := range w.viewers {
@@ -648,6 +676,25 @@ func (w *worker) finish(ctx context.Context, c command) workerReport {
 		var ru syscall.Rusage
 		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 			r.CPUNs = ru.Utime.Nano() + ru.Stime.Nano()
+		}
+	}
+	return r
+}
+
+// wireReport sums the shards' wire counters of kind k (0 plain, 1
+// deflate) and counts the joined viewers whose connection is of that kind.
+func (w *worker) wireReport(k int) wireReport {
+	var r wireReport
+	for i := range w.shards {
+		c := &w.shards[i].wire[k]
+		r.Bytes += c.bytes.Load()
+		r.BatchBytes += c.batchBytes.Load()
+		r.Frames += c.frames.Load()
+		r.Msgs += c.msgs.Load()
+	}
+	for _, v := range w.viewers {
+		if v.joined.Load() && b2i(v.deflated.Load()) == k {
+			r.Viewers++
 		}
 	}
 	return r

@@ -66,6 +66,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Publishers, "publishers", d.Publishers, "publish requests in flight")
 	fs.IntVar(&cfg.Sources, "sources", d.Sources, "source addresses 127.0.0.2… to spread connections over (-1: let the kernel choose)")
 	compression := fs.Bool("compression", !d.NoCompression, "viewers offer permessage-deflate, as browsers do (the server compresses each frame once)")
+	fs.Float64Var(&cfg.DeflateShare, "deflate-share", d.DeflateShare, "share of viewers, 0–1, that offer permessage-deflate; the summary gives the bytes of both kinds (0: none, as --compression=false)")
+	fs.StringVar(&cfg.Text, "text", d.Text, "text of every published message, e.g. bench as before the corpus (empty: varied texts from internal/bench/corpus)")
+	fs.Uint64Var(&cfg.TextSeed, "text-seed", d.TextSeed, "seed of the varied texts: the same seed publishes the same texts")
 	fs.BoolVar(&cfg.Check, "check", false, "exit 1 when a goal is missed")
 	jsonOut := fs.Bool("json", false, "print the summary as one JSON object (fields: see internal/bench/report.go and docs/benchmarks.md)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
@@ -87,7 +90,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.ServerArgs = serverArgs
 	cfg.ServerPIDs = pids
-	cfg.NoCompression = !*compression
+	cfg.NoCompression = !*compression || cfg.DeflateShare == 0
 	cfg.ServerCommand = []string{exe, "serve"}
 	cfg.WorkerCommand = []string{exe, "bench", workerFlag}
 	cfg.Logger = log

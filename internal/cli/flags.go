@@ -108,6 +108,7 @@ func (o *nodeOptions) gatewayFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&g.MessageRate, "msg-rate", d.MessageRate, "messages per second one connection may send; past it rate_limited, then 4013 (negative: no limit)")
 	fs.IntVar(&g.MessageBurst, "msg-burst", d.MessageBurst, "burst allowed above --msg-rate")
 	fs.BoolVar(&o.compression, "compression", !d.DisableCompression, "offer permessage-deflate to viewers")
+	fs.IntVar(&g.CompressionLevel, "compression-level", d.CompressionLevel, "deflate level of the compressed copy of each frame, 1 (fastest) to 9 (smallest); built once per frame for all its viewers")
 	fs.BoolVar(&g.RequireAuth, "require-auth", d.RequireAuth, "close connections that do not authenticate within --handshake-timeout with 4501")
 }
 

@@ -37,9 +37,9 @@ type conn struct {
 	raw     net.Conn // the nbio connection; frames are written to it as raw bytes
 	bucket  *bucket
 	user    protocol.User
-	userKey string // the id push-to-user addresses (the platform's user id)
-	deflate bool   // negotiated permessage-deflate
-	ip      string // counted against the per-IP limit
+	userKey string       // the id push-to-user addresses (the platform's user id)
+	deflate deflateLevel // 0, or the level of the deflated frames it negotiated
+	ip      string       // counted against the per-IP limit
 
 	// limiter bounds the messages the viewer may send; nbio runs a
 	// connection's messages one at a time, so only onMessage touches it.

@@ -14,7 +14,9 @@ const maxHeader = 10
 
 // frame is one WebSocket text message, built once and written as raw bytes to
 // every viewer that should get it. The deflated form is built lazily, once,
-// the first time a viewer that negotiated permessage-deflate needs it.
+// the first time a viewer that negotiated permessage-deflate needs it, at
+// that viewer's level: a frame belongs to one gateway, whose viewers all
+// have its CompressionLevel.
 type frame struct {
 	plain []byte // header + payload
 
@@ -73,37 +75,55 @@ func putHeader(dst []byte, first byte, n int) int {
 // payload returns the frame's uncompressed payload.
 func (f *frame) payload() []byte { return f.plain[f.payloadAt:] }
 
+// deflateLevel is what a viewer gets: 0 plain frames (it did not
+// negotiate permessage-deflate), 1–9 frames deflated at that flate level.
+type deflateLevel int8
+
+// viewerDeflate is the deflateLevel of a viewer that negotiated
+// permessage-deflate or not, on a gateway of level (Config.CompressionLevel,
+// already checked to be 1–9).
+func viewerDeflate(negotiated bool, level int) deflateLevel {
+	if !negotiated {
+		return 0
+	}
+	return deflateLevel(level)
+}
+
 // bytesFor returns the bytes to write to a viewer: the deflated form when the
 // viewer negotiated permessage-deflate, else the plain one.
-func (f *frame) bytesFor(deflate bool) []byte {
-	if !deflate {
+func (f *frame) bytesFor(d deflateLevel) []byte {
+	if d == 0 {
 		return f.plain
 	}
-	f.deflateOnce.Do(f.compress)
+	f.deflateOnce.Do(func() { f.compress(d) })
 	return f.deflated
 }
 
-var flaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed)
-	return w
-}}
+// flaters keeps idle flate writers by level (a writer is built for one):
+// a gateway uses one level, tests and benchmarks several.
+var flaters [flate.BestCompression + 1]sync.Pool
 
 // deflateTail is the empty stored block that ends every flushed deflate
 // stream; RFC 7692 §7.2.1 has senders drop it.
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 
-// compress builds the permessage-deflate form (no context takeover: every
-// message is compressed on its own, so one copy serves every viewer).
-func (f *frame) compress() {
+// compress builds the permessage-deflate form at level (no context
+// takeover: every message is compressed on its own, so one copy serves
+// every viewer).
+func (f *frame) compress(level deflateLevel) {
 	p := f.payload()
 	var out bytes.Buffer
 	out.Grow(maxHeader + len(p)/2 + 16)
 	out.Write(make([]byte, maxHeader))
-	w := flaters.Get().(*flate.Writer)
+	pool := &flaters[level]
+	w, _ := pool.Get().(*flate.Writer)
+	if w == nil {
+		w, _ = flate.NewWriter(nil, int(level)) // 1–9 are valid levels
+	}
 	w.Reset(&out)
 	_, _ = w.Write(p) // writes to a bytes.Buffer cannot fail
 	_ = w.Flush()
-	flaters.Put(w)
+	pool.Put(w)
 	b := out.Bytes()
 	b = bytes.TrimSuffix(b, deflateTail)
 	var hdr [maxHeader]byte

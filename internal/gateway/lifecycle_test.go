@@ -2,11 +2,8 @@ package gateway_test
 
 import (
 	"bufio"
-	"bytes"
-	"compress/flate"
 	"context"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -184,70 +181,14 @@ func TestDrain(t *testing.T) {
 // set) that inflate to the same batch a plain viewer gets.
 func TestDeflatedFramesOnTheWire(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
-	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-		"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
-	if _, err := c.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", resp, err)
-	}
-	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
-		t.Fatalf("deflate not agreed: %q", ext)
-	}
-	join := []byte(`{"op":"join","room":"dz"}`)
-	mask := []byte{1, 2, 3, 4}
-	frame := append([]byte{0x81, 0x80 | byte(len(join))}, mask...)
-	for i, b := range join {
-		frame = append(frame, b^mask[i%4])
-	}
-	if _, err := c.Write(frame); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if op, _, err := readServerFrame(br); err != nil || op != 0x1 {
-		t.Fatalf("joined frame: op %x, %v", op, err) // small replies go uncompressed
-	}
+	br := deflateViewer(t, s, "dz")
 	s.Publish(t, "dz", texts(strings.Repeat("compressible ", 6), 30)...)
-	for {
-		var h [1]byte
-		if _, err := io.ReadFull(br, h[:]); err != nil {
-			t.Fatal(err)
-		}
-		_ = br.UnreadByte()
-		first := h[0]
-		op, payload, err := readServerFrame(br)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if op != 0x1 {
-			continue
-		}
-		if first&0x40 == 0 {
-			if strings.Contains(string(payload), `"op":"batch"`) {
-				t.Fatal("batch frame sent uncompressed to a deflate viewer")
-			}
-			continue // an online update
-		}
-		inflated, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(payload), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}))))
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			t.Fatalf("inflate: %v", err)
-		}
-		m, err := protocol.DecodeServer(inflated)
-		if err != nil || m.Op != protocol.OpBatch || len(m.Msgs) == 0 {
-			t.Fatalf("inflated frame %q: %v", inflated, err)
-		}
-		if len(payload) >= len(inflated) {
-			t.Fatalf("compressed %d bytes into %d", len(inflated), len(payload))
-		}
-		return
+	payload, inflated := nextDeflatedBatch(t, br)
+	m, err := protocol.DecodeServer(inflated)
+	if err != nil || m.Op != protocol.OpBatch || len(m.Msgs) == 0 {
+		t.Fatalf("inflated frame %q: %v", inflated, err)
+	}
+	if len(payload) >= len(inflated) {
+		t.Fatalf("compressed %d bytes into %d", len(inflated), len(payload))
 	}
 }

@@ -40,7 +40,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		raw:     ws.UnderlayerConn(),
 		user:    user,
 		userKey: user.ID,
-		deflate: !g.cfg.DisableCompression && offersDeflate(r),
+		deflate: viewerDeflate(!g.cfg.DisableCompression && offersDeflate(r), g.cfg.CompressionLevel),
 		ip:      ip,
 		rooms:   make(map[string]*membership),
 	}
