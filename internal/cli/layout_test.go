@@ -33,7 +33,7 @@ func TestImportDirection(t *testing.T) {
 		// relay and presence are NATS plumbing between the roles; gateway
 		// and logic meet through them only via interfaces wired in cli.
 		"internal/relay":       {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "internal/bus", "client"},
-		"internal/presence":    {"internal/", "client", "web"},
+		"internal/presence":    {"internal/gateway", "internal/logic", "internal/bus", "internal/cli", "internal/bench", "client", "web"},
 		"internal/clustertest": {"internal/gateway", "internal/logic", "internal/bus", "internal/cli", "internal/bench"},
 	}
 	root := filepath.Join("..", "..")

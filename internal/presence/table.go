@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
+
+	"github.com/danmaku/danmaku/internal/defaults"
 )
 
 // Config configures a Table. Zero values mean the defaults named.
@@ -71,18 +73,15 @@ func Start(cfg Config) (*Table, error) {
 	if cfg.Conn == nil {
 		return nil, errors.New("presence: Config.Conn is required")
 	}
-	if cfg.Node == "" {
-		cfg.Node = nuid.Next()
+	err := errors.Join(
+		defaults.Positive("ReportInterval", &cfg.ReportInterval, DefaultReportInterval),
+		defaults.Positive("Expiry", &cfg.Expiry, DefaultExpiry),
+		defaults.Positive("SnapshotTimeout", &cfg.SnapshotTimeout, DefaultSnapshotTimeout),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("presence: %w", err)
 	}
-	if cfg.ReportInterval <= 0 {
-		cfg.ReportInterval = DefaultReportInterval
-	}
-	if cfg.Expiry <= 0 {
-		cfg.Expiry = DefaultExpiry
-	}
-	if cfg.SnapshotTimeout <= 0 {
-		cfg.SnapshotTimeout = DefaultSnapshotTimeout
-	}
+	defaults.Or(&cfg.Node, nuid.Next())
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/danmaku/danmaku/internal/defaults"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -49,11 +50,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Conn == nil {
 		return nil, errors.New("relay: ClientConfig.Conn is required")
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultClientTimeout
-	}
-	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	err := errors.Join(
+		defaults.Positive("Timeout", &cfg.Timeout, DefaultClientTimeout),
+		defaults.Positive("HeartbeatInterval", &cfg.HeartbeatInterval, DefaultHeartbeatInterval),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -119,15 +121,14 @@ func score(user, node string) uint64 {
 // Send relays a viewer's send to the owner of its user, or to any logic
 // node if the owner is unknown or does not answer.
 func (c *Client) Send(ctx context.Context, user protocol.User, msg *protocol.ClientMessage) (uint64, string, error) {
-	var rep reply
-	var err error
-	if owner := c.owner(user.ID); owner != "" {
-		rep, err = c.request(ctx, ownerSubject(owner), user, msg)
-		if errors.Is(err, nats.ErrNoResponders) {
-			c.forget(owner)
-			rep, err = c.request(ctx, sendSubject, user, msg)
-		}
-	} else {
+	subject := sendSubject
+	owner := c.owner(user.ID)
+	if owner != "" {
+		subject = ownerSubject(owner)
+	}
+	rep, err := c.request(ctx, subject, user, msg)
+	if owner != "" && errors.Is(err, nats.ErrNoResponders) {
+		c.forget(owner) // it died without a goodbye: any node will do
 		rep, err = c.request(ctx, sendSubject, user, msg)
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
+	"github.com/danmaku/danmaku/internal/defaults"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -48,6 +49,27 @@ const (
 	DefaultHeartbeatInterval = time.Second
 )
 
+// withDefaults fills the zero fields and refuses what cannot work, by the
+// rule of internal/defaults.
+func (cfg ServerConfig) withDefaults() (ServerConfig, error) {
+	if cfg.Conn == nil || cfg.Logic == nil {
+		return cfg, errors.New("relay: ServerConfig.Conn and Logic are required")
+	}
+	err := errors.Join(
+		defaults.Positive("Workers", &cfg.Workers, DefaultWorkers),
+		defaults.Positive("Timeout", &cfg.Timeout, DefaultServerTimeout),
+		defaults.Positive("HeartbeatInterval", &cfg.HeartbeatInterval, DefaultHeartbeatInterval),
+	)
+	if err != nil {
+		return cfg, fmt.Errorf("relay: %w", err)
+	}
+	defaults.Or(&cfg.Node, nuid.Next())
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}
+
 // Server serves a logic node's sends and moderation to every gateway.
 type Server struct {
 	cfg  ServerConfig
@@ -63,23 +85,9 @@ type Server struct {
 
 // Serve subscribes and starts announcing the node.
 func Serve(cfg ServerConfig) (*Server, error) {
-	if cfg.Conn == nil || cfg.Logic == nil {
-		return nil, errors.New("relay: ServerConfig.Conn and Logic are required")
-	}
-	if cfg.Node == "" {
-		cfg.Node = nuid.Next()
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = DefaultWorkers
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultServerTimeout
-	}
-	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = DefaultHeartbeatInterval
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, stop: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
