@@ -34,6 +34,3 @@ func (w *writeCost) observe(d time.Duration, n int) {
 
 // per is the estimated cost of one write.
 func (w *writeCost) per() time.Duration { return time.Duration(w.nanos.Load()) }
-
-// set replaces the estimate (tests).
-func (w *writeCost) set(d time.Duration) { w.nanos.Store(int64(d)) }
