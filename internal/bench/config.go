@@ -61,7 +61,8 @@ type Config struct {
 	// i mod Rooms). 0 means the scenario's default.
 	Rooms int
 	// Rate is the messages per second published over all rooms. 0 means
-	// the scenario's default.
+	// the scenario's default; negative publishes as fast as the answers
+	// return, with Publishers requests in flight.
 	Rate float64
 	// Batch is the messages per publish request. 0 means the scenario's
 	// default.
@@ -187,8 +188,8 @@ func (c Config) withDefaults() (Config, error) {
 	case c.Rooms <= 0 || c.Rooms > c.Viewers && spec.Publish:
 		errs = append(errs, errors.New("rooms must be 1–viewers"))
 	}
-	if spec.Publish && (c.Rate <= 0 || c.Batch <= 0 || c.Batch > 1000) {
-		errs = append(errs, errors.New("rate must be positive and batch 1–1000"))
+	if spec.Publish && (c.Rate == 0 || c.Batch <= 0 || c.Batch > 1000) {
+		errs = append(errs, errors.New("rate must be nonzero (negative: as fast as answers return) and batch 1–1000"))
 	}
 	if len(c.targets()) == 0 && len(c.ServerCommand) == 0 {
 		errs = append(errs, errors.New("give URL or ServerCommand"))

@@ -104,12 +104,13 @@ type ConnectStats struct {
 
 // PublishStats covers the HTTP publisher.
 type PublishStats struct {
-	Messages   uint64  `json:"messages"` // stored (offsets returned)
-	Requests   uint64  `json:"requests"`
-	Failures   uint64  `json:"failures"`
-	PerSec     float64 `json:"per_sec"`
-	MaxLagMs   float64 `json:"max_lag_ms"` // worst delay of a request behind its schedule
-	FirstError string  `json:"first_error,omitempty"`
+	Messages       uint64  `json:"messages"` // stored (offsets returned)
+	Requests       uint64  `json:"requests"`
+	Failures       uint64  `json:"failures"`
+	PerSec         float64 `json:"per_sec"`          // messages stored per second
+	RequestsPerSec float64 `json:"requests_per_sec"` // publish requests answered (successfully) per second
+	MaxLagMs       float64 `json:"max_lag_ms"`       // worst delay of a request behind its schedule
+	FirstError     string  `json:"first_error,omitempty"`
 	// RequestLatency is the HTTP round trip of the successful requests
 	// (validate, store, answer): the part of publish→receive before the
 	// gateway.
@@ -352,6 +353,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	c := s.Conditions
 	fmt.Fprintf(&b, "danmaku bench: %s\n", s.Scenario)
 	fmt.Fprintf(&b, "  conditions   %d viewers, %d rooms", c.Viewers, c.Rooms)
+	if c.Rate < 0 {
+		fmt.Fprintf(&b, ", publishing as fast as answers return in requests of %d", c.Batch)
+	}
 	if c.Rate > 0 {
 		fmt.Fprintf(&b, ", %g msgs/s in requests of %d", c.Rate, c.Batch)
 	}
@@ -390,8 +394,8 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "               dial error %q ×%d\n", k, cs.Errors[k])
 	}
 	if p := s.Publish; p != nil {
-		fmt.Fprintf(&b, "  publish      %d messages in %d requests (%.0f msgs/s), %d failed, max lag %.1f ms; request p50 %.2f ms p99 %.2f ms\n",
-			p.Messages, p.Requests, p.PerSec, p.Failures, p.MaxLagMs, p.RequestLatency.P50Ms, p.RequestLatency.P99Ms)
+		fmt.Fprintf(&b, "  publish      %d messages in %d requests (%.0f msgs/s, %.0f requests/s), %d failed, max lag %.1f ms; request p50 %.2f ms p99 %.2f ms\n",
+			p.Messages, p.Requests, p.PerSec, p.RequestsPerSec, p.Failures, p.MaxLagMs, p.RequestLatency.P50Ms, p.RequestLatency.P99Ms)
 		if p.FirstError != "" {
 			fmt.Fprintf(&b, "               first error: %s\n", p.FirstError)
 		}

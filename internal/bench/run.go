@@ -372,6 +372,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		}
 		secs := win.seconds()
 		s.Publish.PerSec = float64(s.Publish.Messages) / secs
+		s.Publish.RequestsPerSec = float64(s.Publish.Requests-s.Publish.Failures) / secs
 		for room, n := range p.expected() {
 			d.Expected += n * uint64(membersOf(room, cfg.Viewers, cfg.Rooms))
 		}
@@ -413,7 +414,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		if p.failures.Load() > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%d publish requests failed: %s", p.failures.Load(), p.firstErr))
 		}
-		if interval := time.Duration(float64(cfg.Batch) / cfg.Rate * float64(time.Second)); time.Duration(p.maxLag.Load()) > max(interval, 100*time.Millisecond) {
+		if interval := time.Duration(float64(cfg.Batch) / cfg.Rate * float64(time.Second)); cfg.Rate > 0 && time.Duration(p.maxLag.Load()) > max(interval, 100*time.Millisecond) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("the publisher fell behind its schedule by up to %.0f ms", float64(p.maxLag.Load())/1e6))
 		}
 	}

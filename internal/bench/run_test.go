@@ -1,6 +1,7 @@
 package bench_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,33 @@ func TestScenariosEndToEnd(t *testing.T) {
 		in := s.Ingress
 		if in.Accepted == 0 || in.AcceptedPerSec <= 0 || in.Nacked != 0 || in.AckLatency.Count == 0 {
 			t.Errorf("ingress = %+v", in)
+		}
+	})
+	// The api scenario's publishers send each request as soon as the last
+	// one was answered: as many requests as the server answers, every
+	// message delivered, and the goal judged on requests per second.
+	t.Run("api", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Publishers = bench.ScenarioAPI, 4
+		cfg.Duration, cfg.Warmup = time.Second, 200*time.Millisecond
+		s, err := bench.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, d := s.Publish, s.Delivery
+		if p.Failures != 0 || p.Requests < 20 || p.Messages != p.Requests || p.RequestsPerSec <= 0 || p.RequestLatency.Count != p.Requests {
+			t.Errorf("publish = %+v, want back-to-back requests of one message, all answered", p)
+		}
+		if d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 || d.Expected != p.Messages {
+			t.Errorf("delivery = %+v, want each of %d messages to its room's one viewer", d, p.Messages)
+		}
+		if len(s.Goals) != 2 || s.Goals[0].Name != "publish requests per second" {
+			t.Errorf("goals = %+v", s.Goals)
+		}
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "schedule") {
+				t.Errorf("a run without a schedule warned %q", w)
+			}
 		}
 	})
 	t.Run("connect-storm", func(t *testing.T) {
