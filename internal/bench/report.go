@@ -38,6 +38,7 @@ type Summary struct {
 	// who came back on another URL (publishing scenarios, when any was).
 	Resume   *ResumeStats  `json:"resume,omitempty"`
 	Ingress  *IngressStats `json:"ingress,omitempty"`
+	Slow     *SlowStats    `json:"slow,omitempty"`
 	Server   ServerStats   `json:"server"`
 	LoadGen  LoadGenStats  `json:"loadgen"`
 	Host     HostStats     `json:"host"`
@@ -117,6 +118,17 @@ type PublishStats struct {
 	RequestLatency Latency `json:"request_latency"`
 	// APIs is each API URL's share, when there are several.
 	APIs []APIStats `json:"apis,omitempty"`
+}
+
+// SlowStats are the slow viewers (Config.SlowViewers) and how they ended.
+type SlowStats struct {
+	Viewers         int   `json:"viewers"`
+	ReadBytesPerSec int   `json:"read_bytes_per_sec"` // each
+	BytesRead       int64 `json:"bytes_read"`         // all of them
+	// Closes counts how they ended: a close code ("4008 slow consumer"),
+	// "closed by the server, no close frame" (the frame was queued behind
+	// unsent bytes the server dropped with the socket) or "open at the end".
+	Closes map[string]int `json:"closes"`
 }
 
 // APIStats is one API URL's part of the publishing.
@@ -403,6 +415,13 @@ func (s *Summary) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "               %s: %d messages in %d requests, %d failed; request p50 %.2f ms p99 %.2f ms\n",
 				a.URL, a.Messages, a.Requests, a.Failures, a.RequestLatency.P50Ms, a.RequestLatency.P99Ms)
 		}
+	}
+	if sl := s.Slow; sl != nil {
+		fmt.Fprintf(&b, "  slow         %d viewers reading %d B/s each (%d B read in all), not in the totals; ended:", sl.Viewers, sl.ReadBytesPerSec, sl.BytesRead)
+		for _, k := range slices.Sorted(maps.Keys(sl.Closes)) {
+			fmt.Fprintf(&b, " %s ×%d", k, sl.Closes[k])
+		}
+		b.WriteString("\n")
 	}
 	if d := s.Delivery; d != nil {
 		fmt.Fprintf(&b, "  delivered    %d of %d = %.4f%%; %d viewers short (%d msgs missing), %d over\n",

@@ -194,8 +194,20 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	var srv0, srv1 serverSample
 	var gen0, gen1 time.Duration
 	var finish command
+	var slow *slowViewers
 	switch {
 	case r.spec.Publish:
+		if cfg.SlowViewers > 0 {
+			var err error
+			if slow, err = startSlowViewers(ctx, r.wsURLs[0], r.rooms, cfg.SlowViewers, cfg.SlowRead); err != nil {
+				return nil, err
+			}
+			defer func() {
+				if slow != nil { // a run that failed
+					slow.stop()
+				}
+			}()
+		}
 		r.phase.Store("publish")
 		pub := newPublisher(r.apiURLs, r.apiKey, r.rooms, cfg.Rate, cfg.Batch, cfg.Publishers, texts(&cfg))
 		r.pub.Store(pub)
@@ -255,6 +267,10 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 		reports[i] = e.Report
+	}
+	if slow != nil {
+		st := slow.stop()
+		s.Slow, slow = &st, nil
 	}
 	if r.spec.Publish || r.spec.Ingress {
 		srv1, gen1 = r.sampleServer(), r.genCPU()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/danmaku/danmaku/internal/bench"
+	"github.com/danmaku/danmaku/internal/gateway"
 	"github.com/danmaku/danmaku/internal/stacktest"
 )
 
@@ -149,4 +150,33 @@ func TestScenariosEndToEnd(t *testing.T) {
 			t.Error("a non-loopback target was accepted")
 		}
 	})
+}
+
+// Slow viewers, reading far slower than their room, are closed with 4008
+// once their unsent bytes pass the server's limit, while the regular
+// viewers of the same room get every message and every publish request is
+// answered.
+func TestSlowViewersAreClosedAndCostNobody(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{Gateway: gateway.Config{MaxPendingBytes: 64 << 10}})
+	cfg := bench.Config{URL: st.WSURL, APIKey: st.APIKey, Drain: 10 * time.Second,
+		Scenario: bench.ScenarioHotRoom, Viewers: 20, Rooms: 1, Rate: 4000, Batch: 100,
+		Duration: 5 * time.Second, Warmup: 200 * time.Millisecond, NoCompression: true,
+		Text:        strings.Repeat("慢速观众测试", 16),
+		SlowViewers: 2, SlowRead: 1024}
+	s, err := bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sl := s.Slow; sl == nil || sl.Viewers != 2 || sl.Closes["4008 slow consumer"]+sl.Closes["closed by the server, no close frame"] != 2 || sl.BytesRead == 0 {
+		t.Errorf("slow viewers = %+v, want both closed by the server after reading some", s.Slow)
+	}
+	if _, body := st.Do(t, "GET", "/metrics", nil); !strings.Contains(string(body), `danmaku_drops_total{reason="slow_consumer"} 2`) {
+		t.Error("the server did not count two slow-consumer drops")
+	}
+	if d := s.Delivery; d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 || d.ViewersShort != 0 || d.Expected != 20*s.Publish.Messages {
+		t.Errorf("delivery to the regular viewers = %+v", d)
+	}
+	if p := s.Publish; p.Failures != 0 || p.Messages == 0 {
+		t.Errorf("publish = %+v, want every request answered", p)
+	}
 }

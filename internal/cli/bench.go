@@ -64,6 +64,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Window, "window", d.Window, "ingress: sends in flight per connection")
 	fs.Float64Var(&cfg.SendRate, "send-rate", d.SendRate, "ingress: sends per second per connection, under the server's --msg-rate (negative: as fast as acks return)")
 	fs.IntVar(&cfg.Publishers, "publishers", d.Publishers, "publish requests in flight")
+	fs.IntVar(&cfg.SlowViewers, "slow-viewers", 0, "publishing scenarios: add this many viewers that read slower than their room (--slow-read each), outside the delivery totals")
+	fs.IntVar(&cfg.SlowRead, "slow-read", d.SlowRead, "bytes per second each slow viewer reads")
 	fs.IntVar(&cfg.Sources, "sources", d.Sources, "source addresses 127.0.0.2… to spread connections over (-1: let the kernel choose)")
 	compression := fs.Bool("compression", !d.NoCompression, "viewers offer permessage-deflate, as browsers do (the server compresses each frame once)")
 	fs.Float64Var(&cfg.DeflateShare, "deflate-share", d.DeflateShare, "share of viewers, 0–1, that offer permessage-deflate; the summary gives the bytes of both kinds (0: none, as --compression=false)")
