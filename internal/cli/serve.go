@@ -52,7 +52,11 @@ func runNode(ctx context.Context, role Role, args []string, stdout, stderr io.Wr
 		return err
 	}
 	printBanner(stdout, role, srv.Addr(), srv.InternalAddr(), cfg, generated, srv.fileKeys)
-	log.Info("serving", "role", role.command(), "addr", srv.Addr(), "internal_addr", srv.InternalAddr(), "data_dir", cfg.Bus.DataDir, "epochs", srv.bus.Epochs())
+	attrs := []any{"role", role.command(), "addr", srv.Addr()}
+	if srv.InternalAddr() != "" {
+		attrs = append(attrs, "internal_addr", srv.InternalAddr())
+	}
+	log.Info("serving", append(attrs, "data_dir", cfg.Bus.DataDir, "epochs", srv.bus.Epochs())...)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -104,7 +108,7 @@ func printBanner(w io.Writer, role Role, addr, internal string, cfg *ServerConfi
 		fmt.Fprintf(w, "  Metrics:    %s/metrics\n", base)
 	} else {
 		in := baseURL(internal)
-		fmt.Fprintf(w, "  Internal:   %s/  (/metrics, /debug/pprof/, /healthz, /readyz; the public port refuses /metrics and pprof)\n", in)
+		fmt.Fprintf(w, "  Internal:   %s/  (/metrics, /debug/pprof/; not on the public port)\n", in)
 		if cfg.PublicMetrics {
 			fmt.Fprintf(w, "  Metrics:    %s/metrics and %s/metrics\n", in, base)
 		} else {
