@@ -71,8 +71,10 @@ func (k settingKind) want(f *flag.Flag) string {
 	case kindList:
 		return `an array of strings, e.g. ["a", "b"]`
 	}
-	if _, ok := f.Value.(flag.Getter).Get().(time.Duration); ok {
-		return `a duration string, e.g. "50ms"`
+	if g, ok := f.Value.(flag.Getter); ok {
+		if _, ok := g.Get().(time.Duration); ok {
+			return `a duration string, e.g. "50ms"`
+		}
 	}
 	return "a string"
 }

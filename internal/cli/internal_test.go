@@ -214,3 +214,20 @@ func TestAdminAddrIsADeprecatedAlias(t *testing.T) {
 		t.Errorf("both: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// An internal route the ports could not take fails the start with an
+// error, where http.ServeMux would panic.
+func TestInternalRouteConflicts(t *testing.T) {
+	for _, pattern := range []string{"/healthz", "/metrics", "/v1/", "GET example.com/x", "", "/"} {
+		cfg := ServerConfig{Addr: "127.0.0.1:0", InternalAddr: "127.0.0.1:0"}
+		cfg.Bus.DataDir = t.TempDir()
+		cfg.Internal = func(*Server) []Route { return []Route{{pattern, http.NotFoundHandler()}} }
+		srv, err := StartServer(t.Context(), cfg)
+		if err == nil {
+			_ = srv.Shutdown(context.Background())
+			t.Errorf("internal route %q: started", pattern)
+		} else if !strings.Contains(err.Error(), "internal route") {
+			t.Errorf("internal route %q: %v", pattern, err)
+		}
+	}
+}

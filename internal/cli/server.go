@@ -212,6 +212,9 @@ func (s *Server) start(ctx context.Context, m *metrics.Metrics) error {
 		s.gateway = g
 	}
 	s.routes = s.internalRoutes()
+	if err := checkRoutes(s.routes); err != nil {
+		return err
+	}
 	if cfg.Role.hasGateway() {
 		if err := s.gateway.Start(cfg.Addr, s.mux()); err != nil {
 			return err
@@ -345,6 +348,28 @@ func (s *Server) internalRoutes() []Route {
 		routes = append(routes, s.cfg.Internal(s)...)
 	}
 	return routes
+}
+
+// checkRoutes refuses internal routes that the ports' muxes could not
+// take, which http.ServeMux would answer with a panic: a pattern that is
+// no path, or one that conflicts with another route or a port's own.
+func checkRoutes(routes []Route) (err error) {
+	mux := http.NewServeMux()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal routes: %v", r)
+		}
+	}()
+	for _, own := range []string{"/", "/ws", "/v1/", "/healthz", "/readyz"} {
+		mux.Handle(own, http.NotFoundHandler())
+	}
+	for _, r := range routes {
+		if !strings.HasPrefix(r.Pattern, "/") || r.Handler == nil {
+			return fmt.Errorf("internal route %q: it needs a path pattern and a handler", r.Pattern)
+		}
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	return nil
 }
 
 // serveAPI runs a logic node's own HTTP server.
