@@ -33,12 +33,24 @@ import (
 type ServerConfig struct {
 	// Role is what the node runs; the zero value runs every role.
 	Role Role
-	// Addr is the listen address: for a gateway (or every role) /ws, the
-	// demo page, /v1/ with logic, /healthz, /readyz and /metrics; for a
-	// logic node /v1/, /healthz, /readyz and /metrics.
+	// Addr is the public listen address: for a gateway (or every role)
+	// /ws, the demo page, /v1/ with logic, /healthz and /readyz; for a
+	// logic node /v1/, /healthz and /readyz. Without InternalAddr it
+	// serves the internal routes too (see InternalAddr).
 	Addr string
-	// AdminAddr serves pprof when set ("" disables it).
-	AdminAddr string
+	// InternalAddr is the listen address of what viewers from the
+	// internet must not reach: /metrics, pprof (/debug/pprof/) and the
+	// routes of Internal, besides /healthz and /readyz. Addr then answers
+	// those paths with 404. Empty, the default: /metrics and Internal's
+	// routes are on Addr, and pprof is nowhere.
+	InternalAddr string
+	// PublicMetrics serves /metrics on Addr as well when InternalAddr is
+	// set (without InternalAddr it is there anyway).
+	PublicMetrics bool
+	// Internal, when set, gives more internal routes, such as the admin
+	// console's "/admin/". It is called once, after the node's parts are
+	// created and before its ports listen.
+	Internal func(*Server) []Route
 	// DrainTimeout spreads the closing of connections on shutdown.
 	DrainTimeout time.Duration
 	Bus          bus.Config
@@ -62,6 +74,30 @@ type ServerConfig struct {
 	AnonymousSend string
 }
 
+// Route is a path the internal address serves.
+type Route struct {
+	// Pattern is an http.ServeMux pattern without method or host:
+	// "/admin/" is the subtree.
+	Pattern string
+	Handler http.Handler
+}
+
+// onPublicPort reports whether the public port serves an internal route.
+func (c *ServerConfig) onPublicPort(pattern string) bool {
+	switch {
+	case strings.HasPrefix(pattern, pprofPrefix):
+		return false
+	case c.InternalAddr == "":
+		return true
+	}
+	return pattern == metricsPath && c.PublicMetrics
+}
+
+const (
+	metricsPath = "/metrics"
+	pprofPrefix = "/debug/pprof/"
+)
+
 // clustered reports whether other nodes may share the bus: then sends and
 // moderation go through the relay to whichever logic node owns the user,
 // and online counts are summed over the gateways.
@@ -73,6 +109,7 @@ func (c *ServerConfig) clustered() bool {
 type Server struct {
 	cfg      ServerConfig
 	log      *slog.Logger
+	metrics  *metrics.Metrics
 	bus      *bus.Bus
 	mod      *moderation.Store
 	filter   *filter.Holder
@@ -84,8 +121,10 @@ type Server struct {
 	api      *http.Server     // a logic node's own HTTP server
 	apiCh    chan error
 	addr     string
-	admin    *http.Server
-	adminCh  chan error
+	routes   []Route      // the internal routes
+	internal *http.Server // on InternalAddr, when set
+	intCh    chan error
+	intAddr  string
 
 	fileKeys int // API keys read from APIKeyFile at start
 }
@@ -106,7 +145,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		st := b.Conn().Stats()
 		return metrics.BusStats{InMsgs: st.InMsgs, InBytes: st.InBytes, OutMsgs: st.OutMsgs, OutBytes: st.OutBytes, Reconnects: st.Reconnects}
 	})
-	s := &Server{cfg: cfg, log: log, bus: b, filter: &filter.Holder{}}
+	s := &Server{cfg: cfg, log: log, bus: b, filter: &filter.Holder{}, metrics: m}
 	if err := s.start(ctx, m); err != nil {
 		_ = s.stop()
 		return nil, err
@@ -164,21 +203,28 @@ func (s *Server) start(ctx context.Context, m *metrics.Metrics) error {
 			return err
 		}
 	}
-	if !cfg.Role.hasGateway() {
-		return s.serveAPI(m)
+	if cfg.Role.hasGateway() {
+		g, err := s.newGateway(m, verifier)
+		if err != nil {
+			return err
+		}
+		gw.Store(g)
+		s.gateway = g
 	}
-	g, err := s.newGateway(m, verifier)
-	if err != nil {
+	s.routes = s.internalRoutes()
+	if err := checkRoutes(s.routes); err != nil {
 		return err
 	}
-	gw.Store(g)
-	s.gateway = g
-	if err := g.Start(cfg.Addr, s.mux(m)); err != nil {
+	if cfg.Role.hasGateway() {
+		if err := s.gateway.Start(cfg.Addr, s.mux()); err != nil {
+			return err
+		}
+		s.addr = s.gateway.Addr().String()
+	} else if err := s.serveAPI(); err != nil {
 		return err
 	}
-	s.addr = g.Addr().String()
-	if cfg.AdminAddr != "" {
-		s.startAdmin()
+	if cfg.InternalAddr != "" {
+		return s.serveInternal()
 	}
 	return nil
 }
@@ -240,8 +286,8 @@ func (s *Server) newGateway(m *metrics.Metrics, verifier *auth.Verifier) (*gatew
 }
 
 // mux routes the gateway's port.
-func (s *Server) mux(m *metrics.Metrics) *http.ServeMux {
-	mux := s.baseMux(m)
+func (s *Server) mux() *http.ServeMux {
+	mux := s.baseMux()
 	mux.Handle("/ws", s.gateway)
 	maxRunes := logic.DefaultConfig().MaxTextRunes
 	if s.logic != nil {
@@ -251,14 +297,29 @@ func (s *Server) mux(m *metrics.Metrics) *http.ServeMux {
 	return mux
 }
 
-// baseMux serves what every role does: the API when the node has logic,
-// metrics and the health checks.
-func (s *Server) baseMux(m *metrics.Metrics) *http.ServeMux {
+// baseMux serves what every role does on its public port: the API when
+// the node has logic, the health checks, and the internal routes that are
+// not the internal address's alone, which it refuses with the 404 of an
+// unknown path (for every method, where the demo page would say 405).
+func (s *Server) baseMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	if s.logic != nil {
 		mux.Handle("/v1/", s.logic.Handler())
 	}
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	s.health(mux)
+	for _, r := range s.routes {
+		if s.cfg.onPublicPort(r.Pattern) {
+			mux.Handle(r.Pattern, r.Handler)
+		} else {
+			mux.Handle(r.Pattern, http.NotFoundHandler())
+		}
+	}
+	return mux
+}
+
+// health adds /healthz and /readyz, which both ports serve: load
+// balancers probe the public one.
+func (s *Server) health(mux *http.ServeMux) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -271,35 +332,80 @@ func (s *Server) baseMux(m *metrics.Metrics) *http.ServeMux {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return mux
+}
+
+// internalRoutes are /metrics, pprof and the routes of cfg.Internal.
+func (s *Server) internalRoutes() []Route {
+	routes := []Route{
+		{metricsPath, promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})},
+		{pprofPrefix, http.HandlerFunc(pprof.Index)}, // and the named profiles
+		{pprofPrefix + "cmdline", http.HandlerFunc(pprof.Cmdline)},
+		{pprofPrefix + "profile", http.HandlerFunc(pprof.Profile)},
+		{pprofPrefix + "symbol", http.HandlerFunc(pprof.Symbol)},
+		{pprofPrefix + "trace", http.HandlerFunc(pprof.Trace)},
+	}
+	if s.cfg.Internal != nil {
+		routes = append(routes, s.cfg.Internal(s)...)
+	}
+	return routes
+}
+
+// checkRoutes refuses internal routes that the ports' muxes could not
+// take, which http.ServeMux would answer with a panic: a pattern that is
+// no path, or one that conflicts with another route or a port's own.
+func checkRoutes(routes []Route) (err error) {
+	mux := http.NewServeMux()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal routes: %v", r)
+		}
+	}()
+	for _, own := range []string{"/", "/ws", "/v1/", "/healthz", "/readyz"} {
+		mux.Handle(own, http.NotFoundHandler())
+	}
+	for _, r := range routes {
+		if !strings.HasPrefix(r.Pattern, "/") || r.Handler == nil {
+			return fmt.Errorf("internal route %q: it needs a path pattern and a handler", r.Pattern)
+		}
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	return nil
 }
 
 // serveAPI runs a logic node's own HTTP server.
-func (s *Server) serveAPI(m *metrics.Metrics) error {
+func (s *Server) serveAPI() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
 	s.addr = ln.Addr().String()
-	s.api = &http.Server{Handler: s.baseMux(m), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-	s.apiCh = make(chan error, 1)
-	go func() { s.apiCh <- s.api.Serve(ln) }()
-	if s.cfg.AdminAddr != "" {
-		s.startAdmin()
-	}
+	s.api, s.apiCh = serveHTTP(ln, s.baseMux())
 	return nil
 }
 
-func (s *Server) startAdmin() {
+// serveInternal runs the internal address's HTTP server.
+func (s *Server) serveInternal() error {
+	ln, err := net.Listen("tcp", s.cfg.InternalAddr)
+	if err != nil {
+		return fmt.Errorf("internal address: listen %s: %w", s.cfg.InternalAddr, err)
+	}
+	s.intAddr = ln.Addr().String()
 	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	s.admin = &http.Server{Addr: s.cfg.AdminAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.adminCh = make(chan error, 1)
-	go func() { s.adminCh <- s.admin.ListenAndServe() }()
+	s.health(mux)
+	for _, r := range s.routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	s.internal, s.intCh = serveHTTP(ln, mux)
+	return nil
+}
+
+// serveHTTP serves h on ln until the server is shut down or closed; the
+// channel gets Serve's error.
+func serveHTTP(ln net.Listener, h http.Handler) (*http.Server, chan error) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	ch := make(chan error, 1)
+	go func() { ch <- srv.Serve(ln) }()
+	return srv, ch
 }
 
 // Reload rereads the keyword filter's word list and the API key file
@@ -412,6 +518,12 @@ func (s *Server) URL() string { return "http://" + s.addr }
 // Addr is the bound listen address.
 func (s *Server) Addr() string { return s.addr }
 
+// InternalAddr is the bound internal address ("" without one).
+func (s *Server) InternalAddr() string { return s.intAddr }
+
+// Metrics returns the node's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
 // Gateway returns the node's gateway (nil on a logic node).
 func (s *Server) Gateway() *gateway.Gateway { return s.gateway }
 
@@ -460,11 +572,12 @@ func (s *Server) stop() error {
 	if s.presence != nil {
 		s.presence.Close()
 	}
-	if s.admin != nil {
-		_ = s.admin.Close()
-		if err := <-s.adminCh; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if s.internal != nil {
+		_ = s.internal.Close()
+		if err := <-s.intCh; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+		s.internal = nil
 	}
 	if s.mod != nil {
 		errs = append(errs, s.mod.Close())
