@@ -45,6 +45,20 @@ type entry struct {
 // Start takes the node's first sample, publishes it, subscribes to the
 // others' snapshots if Collect is set, and starts the loop.
 func Start(cfg Config) (*Table, error) {
+	t, err := newTable(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Collect {
+		if t.sub, err = cfg.Conn.Subscribe(subjectAll, t.onMsg); err != nil {
+			return nil, fmt.Errorf("overview: subscribe: %w", err)
+		}
+	}
+	t.run()
+	return t, nil
+}
+
+func newTable(cfg Config) (*Table, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -62,15 +76,16 @@ func Start(cfg Config) (*Table, error) {
 	if cfg.Role == RoleGateway {
 		t.messagesIn = metrics.NameMessagesOut
 	}
-	if cfg.Collect {
-		if t.sub, err = cfg.Conn.Subscribe(subjectAll, t.onMsg); err != nil {
-			return nil, fmt.Errorf("overview: subscribe: %w", err)
-		}
-	}
+	return t, nil
+}
+
+// run publishes the first sample and starts the loop. (The tests of the
+// loop run it in a synctest bubble without the subscription, whose NATS
+// goroutines live outside.)
+func (t *Table) run() {
 	t.last = t.gather(t.startedAt)
 	t.publish(t.snapshot(figures(t.last, t.last), t.rooms.sample(0)), t.startedAt)
 	go func() { defer close(t.done); t.loop() }()
-	return t, nil
 }
 
 // Node is this node's id.
