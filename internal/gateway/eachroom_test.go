@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmaku/danmaku/internal/clustertest"
 	"github.com/danmaku/danmaku/internal/stacktest"
 )
 
@@ -50,11 +51,5 @@ func TestEachRoomCountsViewersAndMessages(t *testing.T) {
 // over the socket.
 func waitRooms(t *testing.T, s *stacktest.Stack, cond func(map[string]roomCount) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond(eachRoom(s)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("rooms stayed %v", eachRoom(s))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	clustertest.WaitFor(t, "the rooms to change", 10*time.Second, func() bool { return cond(eachRoom(s)) })
 }

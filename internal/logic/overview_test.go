@@ -33,17 +33,11 @@ func getJSON(t *testing.T, s *stacktest.Stack, path string, into any) {
 	}
 }
 
-// waitUntil polls the node's stats until cond holds; they change once a
-// second.
+// waitUntil polls the node's stats, which change once a second, until
+// cond holds.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	clustertest.WaitFor(t, what, 15*time.Second, cond)
 }
 
 // GET /v1/nodes lists the node with its figures from its own registry, and

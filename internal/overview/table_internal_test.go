@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/clustertest"
 	"github.com/danmaku/danmaku/internal/metrics"
 )
 
@@ -205,7 +206,7 @@ func TestNodesMeetOverNATS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the gateway in the logic node's table", func() bool { return has(reader, gw.Node()) })
+	clustertest.WaitFor(t, "the gateway in the logic node's table", 10*time.Second, func() bool { return has(reader, gw.Node()) })
 	var g Node
 	for _, n := range reader.Nodes().Nodes {
 		if n.ID == gw.Node() {
@@ -223,26 +224,14 @@ func TestNodesMeetOverNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = forger.Flush()
-	waitFor(t, "a warning about the forged snapshot", func() bool { return strings.Contains(logs.String(), "stats snapshot ignored") })
+	clustertest.WaitFor(t, "a warning about the forged snapshot", 10*time.Second, func() bool { return strings.Contains(logs.String(), "stats snapshot ignored") })
 	if has(reader, "evil") {
 		t.Fatal("a forged snapshot was kept")
 	}
 	gw.Close()
 	began := time.Now()
-	waitFor(t, "the closed gateway to leave", func() bool { return !has(reader, gw.Node()) })
+	clustertest.WaitFor(t, "the closed gateway to leave", 10*time.Second, func() bool { return !has(reader, gw.Node()) })
 	if d := time.Since(began); d > 2*time.Second {
 		t.Fatalf("the closed gateway left after %s; its goodbye should drop it at once", d)
-	}
-}
-
-// waitFor polls for something that arrives over the network.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
