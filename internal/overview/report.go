@@ -51,6 +51,7 @@ func totals(nodes []Node) Totals {
 		addReasons(t.Drops, n.Drops)
 		addReasons(t.Closes, n.Closes)
 	}
+	t.MessagesInPerSec, t.DeliveriesPerSec, t.BytesOutPerSec = round(t.MessagesInPerSec), round(t.DeliveriesPerSec), round(t.BytesOutPerSec)
 	return t
 }
 

@@ -152,7 +152,7 @@ func figures(prev, cur reading) Figures {
 	if secs <= 0 {
 		return f
 	}
-	rate := func(c, p float64) float64 { return max(c-p, 0) / secs }
+	rate := func(c, p float64) float64 { return round(max(c-p, 0) / secs) }
 	f.MessagesInPerSec = rate(cur.messagesIn, prev.messagesIn)
 	f.DeliveriesPerSec = rate(cur.deliveries, prev.deliveries)
 	f.BytesOutPerSec = rate(cur.bytesOut, prev.bytesOut)
@@ -167,9 +167,13 @@ func quantileMs(h histogram, q float64) *float64 {
 	if !ok {
 		return nil
 	}
-	ms := v * 1000
+	ms := round(v * 1000)
 	return &ms
 }
+
+// round keeps three decimals: rates and milliseconds finer than that are
+// noise of the sampling, and they read better without it.
+func round(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // roomSampler turns a gateway's per-room message counts into rates and
 // keeps the busiest rooms.
@@ -195,7 +199,7 @@ func (s *roomSampler) sample(secs float64) []RoomRate {
 		} // else the room is new, or closed and opened again since: its count started at 0
 		rate := 0.0
 		if secs > 0 {
-			rate = float64(delta) / secs
+			rate = round(float64(delta) / secs)
 		}
 		rooms = append(rooms, RoomRate{Room: room, Online: viewers, MessagesPerSec: rate})
 	})

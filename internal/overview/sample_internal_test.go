@@ -53,12 +53,13 @@ func TestLatencyOfTheIntervalOnly(t *testing.T) {
 	}
 	cur := gather(t, m, time.Unix(1, 0))
 	f := figures(prev, cur)
-	// p50: rank 50 of the 90 in (1ms, 2ms] → 1 + 50/90 ms.
-	if f.PublishToWriteP50Ms == nil || math.Abs(*f.PublishToWriteP50Ms-(1+50.0/90)) > 1e-9 {
-		t.Errorf("p50 = %v ms, want %v", deref(f.PublishToWriteP50Ms), 1+50.0/90)
+	// p50: rank 50 of the 90 in (1ms, 2ms] → 1 + 50/90 ms, to three
+	// decimals.
+	if f.PublishToWriteP50Ms == nil || *f.PublishToWriteP50Ms != 1.556 {
+		t.Errorf("p50 = %v ms, want 1.556", deref(f.PublishToWriteP50Ms))
 	}
 	// p99: rank 99, 9 of the 10 in (10ms, 20ms] → 19 ms.
-	if f.PublishToWriteP99Ms == nil || math.Abs(*f.PublishToWriteP99Ms-19) > 1e-9 {
+	if f.PublishToWriteP99Ms == nil || *f.PublishToWriteP99Ms != 19 {
 		t.Errorf("p99 = %v ms, want 19", deref(f.PublishToWriteP99Ms))
 	}
 	idle := figures(cur, gather(t, m, time.Unix(2, 0)))
