@@ -14,6 +14,7 @@ import (
 
 	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/filter"
+	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -26,6 +27,7 @@ func (l *Logic) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/broadcast", l.route("broadcast", l.broadcast))
 	mux.HandleFunc("POST /v1/users/{user}/messages", l.route("user", l.pushUser))
 	l.moderationRoutes(mux)
+	l.overviewRoutes(mux)
 	mux.HandleFunc("/v1/", l.route("unknown", func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)}
 	}))
@@ -100,6 +102,7 @@ func (l *Logic) writeError(w http.ResponseWriter, err error) int {
 		he = &httpError{http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "the store did not answer within %s; retry", l.cfg.RequestTimeout)}
 	default:
 		l.log.Error("api request failed", "err", err)
+		l.metrics.StoreFailed(metrics.StoreErrorAPI)
 		he = &httpError{http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "the store is unavailable; retry")}
 	}
 	if he.err.RetryAfter > 0 {
