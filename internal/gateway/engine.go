@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/lesismal/nbio"
@@ -46,8 +47,10 @@ func (g *Gateway) startEngine(addr string, handler http.Handler) error {
 		return fmt.Errorf("gateway: listen %s: %w", addr, err)
 	}
 	g.addr = ln.Addr()
+	g.exec = newExecutor(runtime.GOMAXPROCS(0)*1024, g.log)
 	engine := nbhttp.NewEngine(nbhttp.Config{
-		Name:    "danmaku",
+		Name:           "danmaku",
+		ServerExecutor: g.exec.Go,
 		Network: "tcp",
 		Addrs:   []string{addr},
 		Listen: func(string, string) (net.Listener, error) {
