@@ -51,8 +51,8 @@ func (g *Gateway) startEngine(addr string, handler http.Handler) error {
 	engine := nbhttp.NewEngine(nbhttp.Config{
 		Name:           "danmaku",
 		ServerExecutor: g.exec.Go,
-		Network: "tcp",
-		Addrs:   []string{addr},
+		Network:        "tcp",
+		Addrs:          []string{addr},
 		Listen: func(string, string) (net.Listener, error) {
 			return ln, nil
 		},
