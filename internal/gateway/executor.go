@@ -18,10 +18,12 @@ import (
 // a set of goroutines with grown stacks, and an idle one keeps none.
 //
 // Callbacks may block (an API request waits for the store), so the pool
-// grows on demand up to max goroutines; past that, Go waits for one to take
-// the callback, as nbio's pool does once its queue is full.
+// grows on demand up to max goroutines; past that, callbacks queue (up to
+// executorQueue, as in nbio's pool) for the first goroutine to finish, and
+// only a full queue makes Go, and so nbio's poller, wait.
 type executor struct {
 	tasks chan func() // unbuffered: a send succeeds only into a waiting goroutine
+	queue chan func() // callbacks that found every goroutine busy at max
 	stop  chan struct{}
 	n     atomic.Int64 // goroutines running or waiting
 	max   int64
@@ -33,8 +35,12 @@ type executor struct {
 // callback before it ends.
 const executorIdle = 2 * time.Second
 
+// executorQueue bounds the callbacks waiting for a goroutine.
+const executorQueue = 64 << 10
+
 func newExecutor(max int, log *slog.Logger) *executor {
-	return &executor{tasks: make(chan func()), stop: make(chan struct{}), max: int64(max), log: log}
+	return &executor{tasks: make(chan func()), queue: make(chan func(), executorQueue),
+		stop: make(chan struct{}), max: int64(max), log: log}
 }
 
 // Go runs f on a waiting goroutine, a new one, or, with max running, the
@@ -52,6 +58,7 @@ func (e *executor) Go(f func()) {
 	e.n.Add(-1)
 	select {
 	case e.tasks <- f:
+	case e.queue <- f:
 	case <-e.stop:
 	}
 }
@@ -64,7 +71,13 @@ func (e *executor) run(f func()) {
 		e.call(f)
 		idle.Reset(executorIdle)
 		select {
+		case f = <-e.queue:
+			continue
+		default:
+		}
+		select {
 		case f = <-e.tasks:
+		case f = <-e.queue:
 		case <-idle.C:
 			return
 		case <-e.stop:

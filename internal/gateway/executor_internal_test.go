@@ -49,9 +49,9 @@ func TestExecutorKeepsGoroutinesForTheNextCallback(t *testing.T) {
 	})
 }
 
-// Callbacks that block take a goroutine each, up to max; the next waits
-// for the first to finish.
-func TestExecutorGrowsToMaxThenWaits(t *testing.T) {
+// Callbacks that block take a goroutine each, up to max; the next is
+// queued without making Go wait, and runs on the first to finish.
+func TestExecutorGrowsToMaxThenQueues(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newExecutor(2, slog.New(slog.DiscardHandler))
 		gate := make(chan struct{})
@@ -63,22 +63,15 @@ func TestExecutorGrowsToMaxThenWaits(t *testing.T) {
 		if e.n.Load() != 2 {
 			t.Fatalf("two blocking callbacks on %d goroutines", e.n.Load())
 		}
-		queued := make(chan struct{})
-		go func() {
-			e.Go(func() { ran.Add(1) })
-			close(queued)
-		}()
+		e.Go(func() { ran.Add(1) }) // returns: queued
 		synctest.Wait()
-		select {
-		case <-queued:
-			t.Fatal("a third callback started with max 2 busy")
-		default:
+		if ran.Load() != 0 || e.n.Load() != 2 || len(e.queue) != 1 {
+			t.Fatalf("with max 2 busy: ran %d on %d goroutines, %d queued; want 0 on 2, 1 queued", ran.Load(), e.n.Load(), len(e.queue))
 		}
 		close(gate)
-		<-queued
 		synctest.Wait()
-		if ran.Load() != 3 || e.n.Load() != 2 {
-			t.Fatalf("ran %d on %d goroutines, want 3 on 2", ran.Load(), e.n.Load())
+		if ran.Load() != 3 || e.n.Load() != 2 || len(e.queue) != 0 {
+			t.Fatalf("ran %d on %d goroutines, %d queued; want 3 on 2, none queued", ran.Load(), e.n.Load(), len(e.queue))
 		}
 		e.close()
 	})
