@@ -206,7 +206,7 @@ func (s *Server) startLogic(m *metrics.Metrics, verifier *auth.Verifier, online 
 	lc.Store, lc.Metrics, lc.Logger = s.bus, m, log.With("component", "logic")
 	lc.Online = online
 	lc.Moderation, lc.Filter, lc.ReloadFilter, lc.APIKeys = s.mod, s.filter, s.reloadFilter, keys
-	lc.PublicID, lc.DenyAnonymousSend = verifier.PublicID, !anonymous
+	lc.PublicID, lc.DenyAnonymousSend, lc.Verifier = verifier.PublicID, !anonymous, verifier
 	if s.logic, err = logic.New(lc); err != nil {
 		return err
 	}

@@ -3,13 +3,11 @@ package logic
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/danmaku/danmaku/internal/bus"
@@ -50,11 +48,16 @@ func badRequest(format string, args ...any) error {
 	return &httpError{http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, format, args...)}
 }
 
-// route wraps a handler with API-key auth, error rendering and metrics.
+// route wraps a handler with authentication (an API key or a JWT), the
+// roles' access rules (access.go), error rendering and metrics.
 func (l *Logic) route(name string, h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		err := l.authorize(r)
+		p, err := l.authorize(r)
 		if err == nil {
+			err = permit(p, name, r)
+		}
+		if err == nil {
+			r = withPrincipal(r, p)
 			r.Body = http.MaxBytesReader(w, r.Body, l.cfg.MaxBodyBytes)
 			err = h(w, r)
 		}
@@ -64,25 +67,6 @@ func (l *Logic) route(name string, h func(http.ResponseWriter, *http.Request) er
 		}
 		l.metrics.APIRequests.WithLabelValues(name, strconv.Itoa(status)).Inc()
 	}
-}
-
-// authorize checks the bearer key against every configured key in constant
-// time, without stopping at the first match.
-func (l *Logic) authorize(r *http.Request) error {
-	const prefix = "Bearer "
-	h := r.Header.Get("Authorization")
-	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return &httpError{http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "missing Authorization: Bearer <api key>")}
-	}
-	given := []byte(strings.TrimSpace(h[len(prefix):]))
-	ok := 0
-	for _, k := range *l.keys.Load() {
-		ok |= subtle.ConstantTimeCompare(given, k)
-	}
-	if ok != 1 {
-		return &httpError{http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "invalid API key")}
-	}
-	return nil
 }
 
 func (l *Logic) writeError(w http.ResponseWriter, err error) int {
