@@ -19,7 +19,6 @@ import (
 
 var jwtSecret = []byte("access-test-secret-0123456789abcdef")
 
-
 // jwtStack is a node that verifies tokens signed with jwtSecret, logging at
 // info into the returned buffer.
 func jwtStack(t *testing.T) (*stacktest.Stack, *stacktest.Logs, *auth.Verifier) {
