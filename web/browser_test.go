@@ -48,11 +48,7 @@ func eval[T any](p *tab, expr string) T {
 // waitJoined waits until the page's client is connected and in its room.
 func waitJoined(p *tab) {
 	p.T().Helper()
-	p.WaitFor("the page to join its room", `(() => {
-		const d = window.__danmaku;
-		return d && d.client.state === 'open' && d.client.resume.position(d.room) !== null &&
-			!d.client.resume.isAwaiting(d.room);
-	})()`)
+	p.WaitFor("the page to join its room", browsertest.DemoJoined)
 }
 
 // listOffsets returns the offsets in the comment list, in DOM order.

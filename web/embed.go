@@ -25,6 +25,24 @@ import (
 //go:embed index.html *.css favicon.svg *.js
 var assets embed.FS
 
+// clientModules are the browser client and the modules it imports.
+var clientModules = []string{"danmaku.js", "backoff.js", "resume.js"}
+
+// ClientModules returns the browser client, danmaku.js, and the modules it
+// imports, by file name, for other pages of the binary that serve it from
+// their own path (the console at /admin/). The slices are copies.
+func ClientModules() map[string][]byte {
+	out := make(map[string][]byte, len(clientModules))
+	for _, name := range clientModules {
+		body, err := assets.ReadFile(name)
+		if err != nil {
+			panic(fmt.Sprintf("web: read %s: %v", name, err)) // the embed is checked at build time
+		}
+		out[name] = body
+	}
+	return out
+}
+
 // Options for the demo page handler. Zero values select the defaults named
 // in each field's comment.
 type Options struct {

@@ -257,3 +257,12 @@ func (p *Tab) Screenshot(path string) {
 	}
 	p.t.Logf("screenshot: %s (%d KiB)", path, len(png)/1024)
 }
+
+// DemoJoined is true, in a tab of the demo page (web/), once its client is
+// connected and in its room: the condition to WaitFor before a test talks
+// to the room.
+const DemoJoined = `(() => {
+	const d = window.__danmaku;
+	return d && d.client.state === 'open' && d.client.resume.position(d.room) !== null &&
+		!d.client.resume.isAwaiting(d.room);
+})()`

@@ -19,6 +19,7 @@ import (
 
 	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/console"
 	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/gateway"
 	"github.com/danmaku/danmaku/internal/logic"
@@ -81,6 +82,7 @@ type Server struct {
 	relay    *relay.Server    // logic's side of the relay, when clustered
 	sends    *relay.Client    // the gateway's side, when clustered
 	presence *presence.Table  // cluster-wide online counts, when clustered
+	console  http.Handler     // the console at /admin/, with logic
 	api      *http.Server     // a logic node's own HTTP server
 	apiCh    chan error
 	addr     string
@@ -210,6 +212,13 @@ func (s *Server) startLogic(m *metrics.Metrics, verifier *auth.Verifier, online 
 	if s.logic, err = logic.New(lc); err != nil {
 		return err
 	}
+	cc := console.Config{} // a logic node has no WebSocket endpoint for the live feed
+	if cfg.Role.hasGateway() {
+		cc = console.DefaultConfig()
+	}
+	if s.console, err = console.Handler(cc); err != nil {
+		return err
+	}
 	if cfg.clustered() {
 		s.relay, err = relay.Serve(relay.ServerConfig{Conn: s.bus.Conn(), Logic: s.logic, Logger: log.With("component", "relay")})
 	}
@@ -251,12 +260,13 @@ func (s *Server) mux(m *metrics.Metrics) *http.ServeMux {
 	return mux
 }
 
-// baseMux serves what every role does: the API when the node has logic,
-// metrics and the health checks.
+// baseMux serves what every role does: the API and the console when the
+// node has logic, metrics and the health checks.
 func (s *Server) baseMux(m *metrics.Metrics) *http.ServeMux {
 	mux := http.NewServeMux()
 	if s.logic != nil {
 		mux.Handle("/v1/", s.logic.Handler())
+		mux.Handle(console.Prefix, s.console)
 	}
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {

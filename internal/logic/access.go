@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/protocol"
@@ -53,6 +54,7 @@ var moderatorRoutes = map[string]scope{
 	"unban":     scopePath,
 	"filter":    scopePath,
 	"broadcast": scopePath,
+	"whoami":    scopeListing,
 	"unknown":   scopeListing, // answered 404 like any other caller
 }
 
@@ -170,5 +172,35 @@ func permit(p principal, route string, r *http.Request) error {
 	if reason := p.identity.ModerationRefusal(r.PathValue("room")); reason != "" {
 		return forbidden(reason)
 	}
+	return nil
+}
+
+// Whoami is the answer of GET /v1/whoami: who the request's credential
+// signs in as. The console asks it at sign-in.
+type Whoami struct {
+	// Kind is "key" for an API key, "token" for a JWT.
+	Kind string `json:"kind"`
+	// Role is "api" for a key, else the token's role.
+	Role string `json:"role"`
+	// Key is the key's fingerprint (the first 8 hex digits of its SHA-256).
+	Key string `json:"key,omitempty"`
+	// PublicID and Name are the token's user.
+	PublicID string `json:"publicId,omitempty"`
+	Name     string `json:"name,omitempty"`
+	// Rooms is the rooms the credential may act in: null for every room
+	// (a key, or a token without a rooms claim), else the token's claim.
+	Rooms []string `json:"rooms"`
+	// Expires is the token's exp.
+	Expires *time.Time `json:"expires,omitempty"`
+}
+
+func (l *Logic) whoami(w http.ResponseWriter, r *http.Request) error {
+	p := principalOf(r)
+	if p.viaKey() {
+		writeJSON(w, http.StatusOK, Whoami{Kind: "key", Role: "api", Key: p.keyFingerprint})
+		return nil
+	}
+	id := p.identity
+	writeJSON(w, http.StatusOK, Whoami{Kind: "token", Role: id.Role, PublicID: p.publicID, Name: id.Name, Rooms: id.Rooms, Expires: &id.Expires})
 	return nil
 }

@@ -23,6 +23,7 @@ func (l *Logic) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/rooms/{room}", l.route("room", l.roomInfo))
 	mux.HandleFunc("POST /v1/broadcast", l.route("broadcast", l.broadcast))
 	mux.HandleFunc("POST /v1/users/{user}/messages", l.route("user", l.pushUser))
+	mux.HandleFunc("GET /v1/whoami", l.route("whoami", l.whoami))
 	l.moderationRoutes(mux)
 	mux.HandleFunc("/v1/", l.route("unknown", func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)}

@@ -1,0 +1,291 @@
+package console_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/danmaku/danmaku/internal/auth"
+	"github.com/danmaku/danmaku/internal/browsertest"
+	"github.com/danmaku/danmaku/internal/stacktest"
+)
+
+// testLimit bounds each browser test, browser start included.
+const testLimit = 3 * time.Minute
+
+var secret = []byte("console-test-secret-0123456789abcdef")
+
+// consoleState describes the console for the failure message of a wait.
+const consoleState = `JSON.stringify({
+	screen: document.body.dataset.screen,
+	signin: document.getElementById('signin-error')?.textContent,
+	who: document.getElementById('who-text')?.textContent,
+	live: document.getElementById('room-live')?.textContent,
+	status: document.getElementById('room-status')?.textContent,
+	errors: [...document.querySelectorAll('.error:not([hidden])')].map(e => e.id + ': ' + e.textContent),
+	feed: [...document.querySelectorAll('#feed li.msg')].slice(-10).map(li => li.dataset.offset + ':' + li.querySelector('.text')?.textContent),
+})`
+
+// node is a server that verifies tokens signed with secret and filters
+// the word "spam".
+func node(t *testing.T) *stacktest.Stack {
+	t.Helper()
+	words := filepath.Join(t.TempDir(), "words.txt")
+	if err := os.WriteFile(words, []byte("spam\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return stacktest.Start(t, stacktest.Options{Auth: auth.Config{HMACSecret: secret}, BlockedWordsFile: words})
+}
+
+func token(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	return stacktest.Token(t, secret, claims)
+}
+
+// publicID is the id viewers see for a token's sub.
+func publicID(t *testing.T, sub string) string {
+	t.Helper()
+	v, err := auth.New(auth.Config{HMACSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.PublicID(sub)
+}
+
+func newBrowser(t *testing.T) *browsertest.Browser {
+	t.Helper()
+	b := browsertest.NewSized(t, testLimit, 1440, 900)
+	b.Debug = consoleState
+	return b
+}
+
+// signIn types a credential into the sign-in form and submits it.
+func signIn(p *browsertest.Tab, credential string) {
+	p.T().Helper()
+	p.Do("sign in",
+		chromedp.SetValue(chromedp.ID("credential"), credential),
+		chromedp.Click(chromedp.ID("signin-btn")),
+	)
+}
+
+// openConsole opens the console and signs in; it waits for the first
+// screen.
+func openConsole(t *testing.T, b *browsertest.Browser, s *stacktest.Stack, credential string) *browsertest.Tab {
+	t.Helper()
+	p := b.Open(t, s.URL+"/admin/")
+	p.WaitFor("the sign-in form", `document.body.dataset.screen === 'signin' && document.getElementById('credential')`)
+	signIn(p, credential)
+	p.WaitFor("the console after sign-in", `document.body.dataset.screen !== 'signin' && !document.getElementById('nav').hidden`)
+	return p
+}
+
+// goTo shows a screen by its hash.
+func goTo(p *browsertest.Tab, hash, screen string) {
+	p.T().Helper()
+	p.Do("go to "+hash, chromedp.Evaluate[chromedp.Void](`location.hash = `+jsString(hash)))
+	p.WaitFor("the "+screen+" screen", `document.body.dataset.screen === `+jsString(screen))
+}
+
+// viewerPage is the demo page of room, signed in with tok.
+func viewerPage(t *testing.T, b *browsertest.Browser, s *stacktest.Stack, room, tok string) *browsertest.Tab {
+	t.Helper()
+	p := b.Open(t, s.URL+"/?room="+room+"&token="+tok)
+	p.WaitFor("the viewer to join "+room, browsertest.DemoJoined)
+	return p
+}
+
+// say sends text from the demo page and waits for its ack or nack.
+func say(p *browsertest.Tab, text string) {
+	p.T().Helper()
+	p.Do("send "+text, chromedp.Evaluate[chromedp.Void](`window.__danmaku.sendText(`+jsString(text)+`)`))
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// feedRow is the JavaScript for the console's feed row of offset.
+func feedRow(offset uint64) string {
+	return fmt.Sprintf(`document.querySelector('#feed li.msg[data-offset="%d"]')`, offset)
+}
+
+func screenshot(t *testing.T, p *browsertest.Tab, name string) {
+	t.Helper()
+	p.Screenshot(filepath.Join(t.ArtifactDir(), name))
+}
+
+// A wrong key, a viewer's token and an expired token are refused with the
+// API's reason; a key signs in, and the credential is kept nowhere but in
+// memory: a reload asks again.
+func TestSignIn(t *testing.T) {
+	s := node(t)
+	b := newBrowser(t)
+	p := b.Open(t, s.URL+"/admin/")
+	p.WaitFor("the sign-in form", `document.getElementById('credential')`)
+	for _, c := range []struct{ credential, message string }{
+		{"not-the-key", "invalid API key"},
+		{token(t, jwt.MapClaims{"sub": "v"}), "the HTTP API needs an API key, or an admin or moderator token"},
+		{token(t, jwt.MapClaims{"sub": "m", "role": "moderator", "exp": time.Now().Add(-time.Hour).Unix()}), "token expired: exp has passed"},
+	} {
+		signIn(p, c.credential)
+		p.WaitFor("the refusal "+c.message, `document.getElementById('signin-error').textContent === `+jsString(c.message))
+		if got := browsertest.Eval[string](p, `document.body.dataset.screen`); got != "signin" {
+			t.Errorf("refused credential %q reached screen %q", c.message, got)
+		}
+	}
+	screenshot(t, p, "console-signin.png")
+
+	signIn(p, s.APIKey)
+	p.WaitFor("the overview", `document.body.dataset.screen === 'overview'`)
+	if who := browsertest.Eval[string](p, `document.getElementById('who-text').textContent`); !strings.HasPrefix(who, "API key ") || strings.Contains(who, s.APIKey) {
+		t.Errorf("header says %q: want the key's fingerprint, not the key", who)
+	}
+	leaks := browsertest.Eval[string](p, `JSON.stringify({
+		local: Object.keys(localStorage), session: Object.keys(sessionStorage), cookie: document.cookie,
+		url: location.href, input: document.getElementById('credential').value })`)
+	if strings.Contains(leaks, s.APIKey) || !strings.Contains(leaks, `"local":[]`) || !strings.Contains(leaks, `"session":[]`) || !strings.Contains(leaks, `"cookie":""`) {
+		t.Errorf("the credential was kept outside memory: %s", leaks)
+	}
+	p.Do("reload", chromedp.Reload())
+	p.WaitFor("the sign-in form again", `document.body.dataset.screen === 'signin' && document.getElementById('nav').hidden`)
+}
+
+// The moderation flow of one room, with a viewer's demo page beside it:
+// messages show as text, a delete vanishes from the viewer's page, a mute
+// refuses the viewer's next send, a ban closes the viewer with 4503.
+func TestRoomModeration(t *testing.T) {
+	s := node(t)
+	b := newBrowser(t)
+	const room = "console-mod"
+	alice := publicID(t, "alice")
+	viewer := viewerPage(t, b, s, room, token(t, jwt.MapClaims{"sub": "alice", "name": "Alice"}))
+	p := openConsole(t, b, s, s.APIKey)
+	goTo(p, "#/rooms/"+room, "room")
+	p.WaitFor("the live feed", `document.getElementById('room-live').dataset.state === 'open'`)
+	p.WaitFor("the room's settings", `document.getElementById('set-max').value === '100'`)
+
+	// Text from messages stays text.
+	const xss = `<img src=x onerror="window.__xss=1">`
+	const script = `<script>window.__xss=2</script><b>bold</b>`
+	offsets := s.Publish(t, room, "hello from the API", xss, script, "delete me")
+	for i, text := range []string{"hello from the API", xss, script, "delete me"} {
+		p.WaitFor(fmt.Sprintf("message %d in the feed", i), feedRow(offsets[i])+`?.querySelector('.text').textContent === `+jsString(text))
+	}
+	if found := browsertest.Eval[[]string](p, `[...document.querySelectorAll('#feed img, #feed script, #feed b, img[src="x"]')].map(e => e.outerHTML)`); len(found) != 0 {
+		t.Errorf("HTML from a message became elements: %q", found)
+	}
+	if fired := browsertest.Eval[bool](p, `window.__xss !== undefined`); fired {
+		t.Error("a message's script ran")
+	}
+
+	// Alice speaks; the feed names her by her public id.
+	say(viewer, "hi, I am alice")
+	p.WaitFor("alice's message", `[...document.querySelectorAll('#feed li.msg')].some(li => li.dataset.user === `+jsString(alice)+` && li.querySelector('.text').textContent === 'hi, I am alice')`)
+	if who := browsertest.Eval[string](p, `[...document.querySelectorAll('#feed li.msg')].find(li => li.dataset.user === `+jsString(alice)+`).querySelector('.author').textContent`); who != "Alice"+alice {
+		t.Errorf("author shown as %q, want Alice and %s", who, alice)
+	}
+	screenshot(t, p, "console-room.png")
+
+	// Delete: gone from the viewer's page and from the feed.
+	del := offsets[3]
+	viewer.WaitFor("the message to delete on the viewer's page", fmt.Sprintf(`document.querySelector('#dm-list li[data-offset="%d"]')`, del))
+	p.Do("click delete", chromedp.Evaluate[chromedp.Void](feedRow(del)+`.querySelector('.act-delete').click()`))
+	viewer.WaitFor("the deleted message to vanish from the viewer's page", fmt.Sprintf(`!document.querySelector('#dm-list li[data-offset="%d"]')`, del))
+	p.WaitFor("the deleted message to vanish from the feed", `!`+feedRow(del))
+	p.WaitFor("the delete to be reported", `document.getElementById('room-status').textContent === 'Deleted message `+fmt.Sprint(del)+`.'`)
+
+	// Mute: alice's next send is refused as muted.
+	aliceRow := `[...document.querySelectorAll('#feed li.msg')].find(li => li.dataset.user === ` + jsString(alice) + `)`
+	p.Do("open the mute form", chromedp.Evaluate[chromedp.Void](aliceRow+`.querySelector('.act-mute').click()`))
+	p.Do("give a reason and mute",
+		chromedp.SendKeys(chromedp.CSS(`form.act-form-mute .act-reason`), "calm down"),
+		chromedp.Click(chromedp.CSS(`form.act-form-mute .act-confirm`)),
+	)
+	p.WaitFor("the mute to be reported", `document.getElementById('room-status').textContent === `+jsString("Muted "+alice+" in #"+room+" for 10 minutes."))
+	p.WaitFor("the mute in the room's list", `document.querySelector('#mutes li[data-user=`+jsString(alice)+`] .reason')?.textContent === 'calm down'`)
+	say(viewer, "am I muted?")
+	viewer.WaitFor("alice's send refused as muted", `document.getElementById('send-status').dataset.code === 'muted'`)
+
+	// Unmute from the list.
+	p.Do("unmute", chromedp.Evaluate[chromedp.Void](`document.querySelector('#mutes li[data-user=`+jsString(alice)+`] button').click()`))
+	p.WaitFor("the mute gone from the list", `!document.querySelector('#mutes li[data-user=`+jsString(alice)+`]')`)
+
+	// Settings, through the form.
+	p.Do("turn on slow mode",
+		chromedp.SetValue(chromedp.ID("set-slow"), "7"),
+		chromedp.Click(chromedp.CSS(`#settings-form button[type="submit"]`)),
+	)
+	p.WaitFor("the settings saved", `document.getElementById('room-status').textContent === 'Settings of #`+room+` saved.'`)
+	if _, body := s.Do(t, "GET", "/v1/rooms/"+room+"/settings", nil); !strings.Contains(string(body), `"slowModeSeconds":7`) {
+		t.Errorf("settings after saving: %s", body)
+	}
+
+	// History by time: everything stored since a minute ago, the deleted
+	// message not among it.
+	from := time.Now().Add(-time.Minute).Format("2006-01-02T15:04:05")
+	p.Do("ask for the history", chromedp.SetValue(chromedp.ID("hist-from"), from), chromedp.Click(chromedp.CSS(`#history-form button[type="submit"]`)))
+	p.WaitFor("the history", fmt.Sprintf(`document.querySelector('#history li.msg[data-offset="%d"]')`, offsets[0]))
+	if n := browsertest.Eval[int](p, fmt.Sprintf(`document.querySelectorAll('#history li.msg[data-offset="%d"]').length`, del)); n != 0 {
+		t.Errorf("the deleted message is in the history")
+	}
+	if got := browsertest.Eval[string](p, fmt.Sprintf(`document.querySelector('#history li.msg[data-offset="%d"] .text').textContent`, offsets[1])); got != xss {
+		t.Errorf("history shows %q, want the text %q", got, xss)
+	}
+
+	// Ban: the viewer is closed with 4503.
+	p.Do("open the ban form", chromedp.Evaluate[chromedp.Void](aliceRow+`.querySelector('.act-ban').click()`))
+	p.Do("ban", chromedp.Click(chromedp.CSS(`form.act-form-ban .act-confirm`)))
+	p.WaitFor("the ban to be reported", `document.getElementById('room-status').textContent === `+jsString("Banned "+alice+" for 1 day."))
+	viewer.WaitFor("the viewer closed as banned (4503)", `document.getElementById('st-conn').textContent === 'Banned' && window.__danmaku.client.state === 'closed'`)
+	p.WaitFor("the ban in the list", `document.querySelector('#bans li[data-user=`+jsString(alice)+`]')`)
+	p.Do("unban", chromedp.Evaluate[chromedp.Void](`document.querySelector('#bans li[data-user=`+jsString(alice)+`] button').click()`))
+	p.WaitFor("the ban lifted", `!document.querySelector('#bans li[data-user=`+jsString(alice)+`]')`)
+}
+
+// A moderator limited to one room works there; elsewhere the console shows
+// the API's refusal, and site-wide screens are not offered.
+func TestModeratorScope(t *testing.T) {
+	s := node(t)
+	b := newBrowser(t)
+	p := openConsole(t, b, s, token(t, jwt.MapClaims{"sub": "mod-9", "name": "Mo", "role": "moderator", "rooms": []string{"mine"}}))
+	if got := browsertest.Eval[string](p, `document.body.dataset.screen`); got != "rooms" {
+		t.Errorf("a room moderator starts on %q, want rooms", got)
+	}
+	if shown := browsertest.Eval[[]string](p, `[...document.querySelectorAll('#nav a:not([hidden])')].map(a => a.dataset.nav)`); len(shown) != 1 || shown[0] != "rooms" {
+		t.Errorf("nav offers %v to a room moderator, want only rooms", shown)
+	}
+	if who := browsertest.Eval[string](p, `document.getElementById('who-text').textContent`); who != "moderator Mo ("+publicID(t, "mod-9")+") · rooms: mine" {
+		t.Errorf("header says %q", who)
+	}
+
+	goTo(p, "#/rooms/theirs", "room")
+	const refused = `your token does not allow room "theirs"`
+	p.WaitFor("the room's state refused", `document.getElementById('settings-error').textContent === `+jsString(refused))
+	p.WaitFor("the live feed refused", `document.getElementById('room-live').textContent.includes('does not allow room')`)
+	p.Do("try to close the room",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('settings-error').hidden = true`),
+		chromedp.Click(chromedp.ID("set-closed")),
+		chromedp.Click(chromedp.CSS(`#settings-form button[type="submit"]`)),
+	)
+	p.WaitFor("the API's 403 shown", `!document.getElementById('settings-error').hidden && document.getElementById('settings-error').textContent === `+jsString(refused))
+	p.WaitFor("bans refused as site-wide", `document.getElementById('bans-error').textContent === 'site-wide moderation needs an admin token or one without a rooms claim'`)
+	if _, body := s.Do(t, "GET", "/v1/rooms/theirs/settings", nil); !strings.Contains(string(body), `"closed":false`) {
+		t.Errorf("the room moderator changed another room: %s", body)
+	}
+	screenshot(t, p, "console-refused.png")
+
+	goTo(p, "#/rooms/mine", "room")
+	p.WaitFor("the live feed of its own room", `document.getElementById('room-live').dataset.state === 'open'`)
+	p.WaitFor("its mutes (none)", `document.querySelector('#mutes li.muted')`)
+	if shown := browsertest.Eval[bool](p, `document.getElementById('settings-error').hidden`); !shown {
+		t.Errorf("its own room shows an error: %s", browsertest.Eval[string](p, `document.getElementById('settings-error').textContent`))
+	}
+}
