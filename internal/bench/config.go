@@ -61,7 +61,8 @@ type Config struct {
 	// i mod Rooms). 0 means the scenario's default.
 	Rooms int
 	// Rate is the messages per second published over all rooms. 0 means
-	// the scenario's default.
+	// the scenario's default; negative publishes as fast as the answers
+	// return, with Publishers requests in flight.
 	Rate float64
 	// Batch is the messages per publish request. 0 means the scenario's
 	// default.
@@ -97,6 +98,14 @@ type Config struct {
 	// Publishers bounds the publish requests in flight. 0 means the
 	// default.
 	Publishers int
+	// SlowViewers adds this many viewers to a publishing scenario that read
+	// slower than their room (SlowRead bytes a second each), not counted in
+	// the delivery totals: the run shows what they cost the others. 0 adds
+	// none.
+	SlowViewers int
+	// SlowRead is each slow viewer's read rate in bytes a second. 0 means
+	// the default.
+	SlowRead int
 	// NoCompression stops viewers offering permessage-deflate. By default
 	// they offer it, as browsers do, and the server sends each batch frame
 	// compressed once for all of them.
@@ -145,6 +154,7 @@ func DefaultConfig() Config {
 		// Under the server's default --msg-rate of 10.
 		SendRate:     8,
 		Publishers:   128,
+		SlowRead:     8 << 10,
 		Sources:      sourcesTotal,
 		DeflateShare: 1,
 		TextSeed:     1,
@@ -173,6 +183,7 @@ func (c Config) withDefaults() (Config, error) {
 		defaults.Positive("DialConcurrency", &c.DialConcurrency, d.DialConcurrency),
 		defaults.Positive("Window", &c.Window, d.Window),
 		defaults.Positive("Publishers", &c.Publishers, d.Publishers),
+		defaults.Positive("SlowRead", &c.SlowRead, d.SlowRead),
 		defaults.PositiveUpTo("DeflateShare", &c.DeflateShare, d.DeflateShare, 1),
 	}
 	if c.NoCompression && c.DeflateShare != d.DeflateShare {
@@ -187,8 +198,11 @@ func (c Config) withDefaults() (Config, error) {
 	case c.Rooms <= 0 || c.Rooms > c.Viewers && spec.Publish:
 		errs = append(errs, errors.New("rooms must be 1–viewers"))
 	}
-	if spec.Publish && (c.Rate <= 0 || c.Batch <= 0 || c.Batch > 1000) {
-		errs = append(errs, errors.New("rate must be positive and batch 1–1000"))
+	if spec.Publish && (c.Rate == 0 || c.Batch <= 0 || c.Batch > 1000) {
+		errs = append(errs, errors.New("rate must be nonzero (negative: as fast as answers return) and batch 1–1000"))
+	}
+	if c.SlowViewers < 0 || c.SlowViewers > 0 && !spec.Publish {
+		errs = append(errs, errors.New("slow viewers must be 0 or more, in a publishing scenario"))
 	}
 	if len(c.targets()) == 0 && len(c.ServerCommand) == 0 {
 		errs = append(errs, errors.New("give URL or ServerCommand"))

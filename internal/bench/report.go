@@ -38,6 +38,7 @@ type Summary struct {
 	// who came back on another URL (publishing scenarios, when any was).
 	Resume   *ResumeStats  `json:"resume,omitempty"`
 	Ingress  *IngressStats `json:"ingress,omitempty"`
+	Slow     *SlowStats    `json:"slow,omitempty"`
 	Server   ServerStats   `json:"server"`
 	LoadGen  LoadGenStats  `json:"loadgen"`
 	Host     HostStats     `json:"host"`
@@ -104,18 +105,30 @@ type ConnectStats struct {
 
 // PublishStats covers the HTTP publisher.
 type PublishStats struct {
-	Messages   uint64  `json:"messages"` // stored (offsets returned)
-	Requests   uint64  `json:"requests"`
-	Failures   uint64  `json:"failures"`
-	PerSec     float64 `json:"per_sec"`
-	MaxLagMs   float64 `json:"max_lag_ms"` // worst delay of a request behind its schedule
-	FirstError string  `json:"first_error,omitempty"`
+	Messages       uint64  `json:"messages"` // stored (offsets returned)
+	Requests       uint64  `json:"requests"`
+	Failures       uint64  `json:"failures"`
+	PerSec         float64 `json:"per_sec"`          // messages stored per second
+	RequestsPerSec float64 `json:"requests_per_sec"` // publish requests answered (successfully) per second
+	MaxLagMs       float64 `json:"max_lag_ms"`       // worst delay of a request behind its schedule
+	FirstError     string  `json:"first_error,omitempty"`
 	// RequestLatency is the HTTP round trip of the successful requests
 	// (validate, store, answer): the part of publish→receive before the
 	// gateway.
 	RequestLatency Latency `json:"request_latency"`
 	// APIs is each API URL's share, when there are several.
 	APIs []APIStats `json:"apis,omitempty"`
+}
+
+// SlowStats are the slow viewers (Config.SlowViewers) and how they ended.
+type SlowStats struct {
+	Viewers         int   `json:"viewers"`
+	ReadBytesPerSec int   `json:"read_bytes_per_sec"` // each
+	BytesRead       int64 `json:"bytes_read"`         // all of them
+	// Closes counts how they ended: a close code ("4008 slow consumer"),
+	// "closed by the server, no close frame" (the frame was queued behind
+	// unsent bytes the server dropped with the socket) or "open at the end".
+	Closes map[string]int `json:"closes"`
 }
 
 // APIStats is one API URL's part of the publishing.
@@ -352,6 +365,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	c := s.Conditions
 	fmt.Fprintf(&b, "danmaku bench: %s\n", s.Scenario)
 	fmt.Fprintf(&b, "  conditions   %d viewers, %d rooms", c.Viewers, c.Rooms)
+	if c.Rate < 0 {
+		fmt.Fprintf(&b, ", publishing as fast as answers return in requests of %d", c.Batch)
+	}
 	if c.Rate > 0 {
 		fmt.Fprintf(&b, ", %g msgs/s in requests of %d", c.Rate, c.Batch)
 	}
@@ -390,8 +406,8 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "               dial error %q ×%d\n", k, cs.Errors[k])
 	}
 	if p := s.Publish; p != nil {
-		fmt.Fprintf(&b, "  publish      %d messages in %d requests (%.0f msgs/s), %d failed, max lag %.1f ms; request p50 %.2f ms p99 %.2f ms\n",
-			p.Messages, p.Requests, p.PerSec, p.Failures, p.MaxLagMs, p.RequestLatency.P50Ms, p.RequestLatency.P99Ms)
+		fmt.Fprintf(&b, "  publish      %d messages in %d requests (%.0f msgs/s, %.0f requests/s), %d failed, max lag %.1f ms; request p50 %.2f ms p99 %.2f ms\n",
+			p.Messages, p.Requests, p.PerSec, p.RequestsPerSec, p.Failures, p.MaxLagMs, p.RequestLatency.P50Ms, p.RequestLatency.P99Ms)
 		if p.FirstError != "" {
 			fmt.Fprintf(&b, "               first error: %s\n", p.FirstError)
 		}
@@ -399,6 +415,13 @@ func (s *Summary) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "               %s: %d messages in %d requests, %d failed; request p50 %.2f ms p99 %.2f ms\n",
 				a.URL, a.Messages, a.Requests, a.Failures, a.RequestLatency.P50Ms, a.RequestLatency.P99Ms)
 		}
+	}
+	if sl := s.Slow; sl != nil {
+		fmt.Fprintf(&b, "  slow         %d viewers reading %d B/s each (%d B read in all), not in the totals; ended:", sl.Viewers, sl.ReadBytesPerSec, sl.BytesRead)
+		for _, k := range slices.Sorted(maps.Keys(sl.Closes)) {
+			fmt.Fprintf(&b, " %s ×%d", k, sl.Closes[k])
+		}
+		b.WriteString("\n")
 	}
 	if d := s.Delivery; d != nil {
 		fmt.Fprintf(&b, "  delivered    %d of %d = %.4f%%; %d viewers short (%d msgs missing), %d over\n",

@@ -19,8 +19,9 @@ func sampleSummary() *Summary {
 			GoVersion: "go1.26.8", CPUs: 2, Server: "child", Viewers: 10000, Rooms: 1, Rate: 1000, Batch: 10,
 			Duration: "20s", Warmup: "2s", Workers: 2, Sources: 253, Compression: true,
 		},
-		Connect:  ConnectStats{Target: 10000, Handshakes: 10000, Joined: 10000, Seconds: 0.5, HandshakesPerSec: 20000, HandshakeLatency: latencyOf(&h)},
-		Publish:  &PublishStats{Messages: 22000, Requests: 2200, PerSec: 1000},
+		Connect: ConnectStats{Target: 10000, Handshakes: 10000, Joined: 10000, Seconds: 0.5, HandshakesPerSec: 20000, HandshakeLatency: latencyOf(&h)},
+		Publish: &PublishStats{Messages: 22000, Requests: 2200, PerSec: 1000, RequestsPerSec: 100,
+			RequestLatency: Latency{Count: 2200, P50Ms: 4, P99Ms: 31}},
 		Delivery: &Delivery{Expected: 220_000_000, Received: 220_000_000, Ratio: 1, Frames: 4_400_000, SampleViewers: 100},
 		Server:   ServerStats{PID: 42, RSSBeforeBytes: 30 << 20, RSSAfterBytes: 70 << 20, RSSPerConnBytes: 4194.3, CPUSeconds: 30, CPUPercent: 136, CPUSecPerMillionDeliveries: 0.14},
 		LoadGen:  LoadGenStats{CPUSeconds: 12, CPUPercent: 55},
@@ -33,15 +34,24 @@ func sampleSummary() *Summary {
 
 func TestGoalsJudgeTheSummary(t *testing.T) {
 	s := sampleSummary()
-	if len(s.Goals) != 2 || !s.Goals[0].Met || !s.Goals[1].Met {
-		t.Fatalf("goals = %+v, want both met (ratio 1, p99 %.1f ms)", s.Goals, s.Latency.P99Ms)
+	if len(s.Goals) != 3 || !s.Goals[0].Met || !s.Goals[1].Met || !s.Goals[2].Met {
+		t.Fatalf("goals = %+v, want all three met (ratio 1, p99 %.1f ms, requests answered at p99 31 ms)", s.Goals, s.Latency.P99Ms)
 	}
 	s.Delivery.Ratio, s.Delivery.Gaps = 0.999, 1
 	s.Latency.P99Ms = 150
+	s.Publish.RequestLatency.P99Ms = 51
 	for _, g := range goals(scenarioSpec{Name: ScenarioHotRoom}, s) {
 		if g.Met {
-			t.Errorf("goal %q met with ratio 0.999, a gap and p99 150 ms", g.Name)
+			t.Errorf("goal %q met with ratio 0.999, a gap, p99 150 ms and requests answered at p99 51 ms", g.Name)
 		}
+	}
+	api := &Summary{Conditions: Conditions{Batch: 1}, Publish: &PublishStats{RequestsPerSec: 9999, PerSec: 9999}, Delivery: &Delivery{Ratio: 1}}
+	if g := goals(scenarioSpec{Name: ScenarioAPI}, api); len(g) != 2 || g[0].Met || !g[1].Met {
+		t.Errorf("api goals at 9,999 requests/s = %+v, want requests missed, delivery met", g)
+	}
+	api.Conditions.Batch, api.Publish.RequestsPerSec, api.Publish.PerSec = 100, 500, 50000
+	if g := goals(scenarioSpec{Name: ScenarioAPI}, api); !g[0].Met || g[0].Name != "messages stored per second" {
+		t.Errorf("api goals at 50,000 msgs/s in requests of 100 = %+v, want messages met", g)
 	}
 	idle := &Summary{Server: ServerStats{PID: 1, RSSPerConnBytes: 5000}}
 	if g := goals(scenarioSpec{Name: ScenarioIdle}, idle); len(g) != 1 || g[0].Met || g[0].Value != "4.88 KiB" {

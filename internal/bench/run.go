@@ -194,8 +194,20 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	var srv0, srv1 serverSample
 	var gen0, gen1 time.Duration
 	var finish command
+	var slow *slowViewers
 	switch {
 	case r.spec.Publish:
+		if cfg.SlowViewers > 0 {
+			var err error
+			if slow, err = startSlowViewers(ctx, r.wsURLs[0], r.rooms, cfg.SlowViewers, cfg.SlowRead); err != nil {
+				return nil, err
+			}
+			defer func() {
+				if slow != nil { // a run that failed
+					slow.stop()
+				}
+			}()
+		}
 		r.phase.Store("publish")
 		pub := newPublisher(r.apiURLs, r.apiKey, r.rooms, cfg.Rate, cfg.Batch, cfg.Publishers, texts(&cfg))
 		r.pub.Store(pub)
@@ -255,6 +267,10 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 		reports[i] = e.Report
+	}
+	if slow != nil {
+		st := slow.stop()
+		s.Slow, slow = &st, nil
 	}
 	if r.spec.Publish || r.spec.Ingress {
 		srv1, gen1 = r.sampleServer(), r.genCPU()
@@ -372,6 +388,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		}
 		secs := win.seconds()
 		s.Publish.PerSec = float64(s.Publish.Messages) / secs
+		s.Publish.RequestsPerSec = float64(s.Publish.Requests-s.Publish.Failures) / secs
 		for room, n := range p.expected() {
 			d.Expected += n * uint64(membersOf(room, cfg.Viewers, cfg.Rooms))
 		}
@@ -413,7 +430,7 @@ func (r *runner) assemble(s *Summary, reports []*workerReport, win window, settl
 		if p.failures.Load() > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%d publish requests failed: %s", p.failures.Load(), p.firstErr))
 		}
-		if interval := time.Duration(float64(cfg.Batch) / cfg.Rate * float64(time.Second)); time.Duration(p.maxLag.Load()) > max(interval, 100*time.Millisecond) {
+		if interval := time.Duration(float64(cfg.Batch) / cfg.Rate * float64(time.Second)); cfg.Rate > 0 && time.Duration(p.maxLag.Load()) > max(interval, 100*time.Millisecond) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("the publisher fell behind its schedule by up to %.0f ms", float64(p.maxLag.Load())/1e6))
 		}
 	}

@@ -1,10 +1,12 @@
 package bench_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/danmaku/danmaku/internal/bench"
+	"github.com/danmaku/danmaku/internal/gateway"
 	"github.com/danmaku/danmaku/internal/stacktest"
 )
 
@@ -103,6 +105,33 @@ func TestScenariosEndToEnd(t *testing.T) {
 			t.Errorf("ingress = %+v", in)
 		}
 	})
+	// The api scenario's publishers send each request as soon as the last
+	// one was answered: as many requests as the server answers, every
+	// message delivered, and the goal judged on requests per second.
+	t.Run("api", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Publishers = bench.ScenarioAPI, 4
+		cfg.Duration, cfg.Warmup = time.Second, 200*time.Millisecond
+		s, err := bench.Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, d := s.Publish, s.Delivery
+		if p.Failures != 0 || p.Requests < 20 || p.Messages != p.Requests || p.RequestsPerSec <= 0 || p.RequestLatency.Count != p.Requests {
+			t.Errorf("publish = %+v, want back-to-back requests of one message, all answered", p)
+		}
+		if d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 || d.Expected != p.Messages {
+			t.Errorf("delivery = %+v, want each of %d messages to its room's one viewer", d, p.Messages)
+		}
+		if len(s.Goals) != 2 || s.Goals[0].Name != "publish requests per second" {
+			t.Errorf("goals = %+v", s.Goals)
+		}
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "schedule") {
+				t.Errorf("a run without a schedule warned %q", w)
+			}
+		}
+	})
 	t.Run("connect-storm", func(t *testing.T) {
 		cfg := base
 		cfg.Scenario, cfg.Viewers = bench.ScenarioConnectStorm, 100
@@ -121,4 +150,33 @@ func TestScenariosEndToEnd(t *testing.T) {
 			t.Error("a non-loopback target was accepted")
 		}
 	})
+}
+
+// Slow viewers, reading far slower than their room, are closed with 4008
+// once their unsent bytes pass the server's limit, while the regular
+// viewers of the same room get every message and every publish request is
+// answered.
+func TestSlowViewersAreClosedAndCostNobody(t *testing.T) {
+	st := stacktest.Start(t, stacktest.Options{Gateway: gateway.Config{MaxPendingBytes: 64 << 10}})
+	cfg := bench.Config{URL: st.WSURL, APIKey: st.APIKey, Drain: 10 * time.Second,
+		Scenario: bench.ScenarioHotRoom, Viewers: 20, Rooms: 1, Rate: 4000, Batch: 100,
+		Duration: 5 * time.Second, Warmup: 200 * time.Millisecond, NoCompression: true,
+		Text:        strings.Repeat("慢速观众测试", 16),
+		SlowViewers: 2, SlowRead: 1024}
+	s, err := bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sl := s.Slow; sl == nil || sl.Viewers != 2 || sl.Closes["4008 slow consumer"]+sl.Closes["closed by the server, no close frame"] != 2 || sl.BytesRead == 0 {
+		t.Errorf("slow viewers = %+v, want both closed by the server after reading some", s.Slow)
+	}
+	if _, body := st.Do(t, "GET", "/metrics", nil); !strings.Contains(string(body), `danmaku_drops_total{reason="slow_consumer"} 2`) {
+		t.Error("the server did not count two slow-consumer drops")
+	}
+	if d := s.Delivery; d.Ratio != 1 || d.Gaps != 0 || d.Duplicates != 0 || d.ViewersShort != 0 || d.Expected != 20*s.Publish.Messages {
+		t.Errorf("delivery to the regular viewers = %+v", d)
+	}
+	if p := s.Publish; p.Failures != 0 || p.Messages == 0 {
+		t.Errorf("publish = %+v, want every request answered", p)
+	}
 }

@@ -10,7 +10,7 @@ func TestBannerWithGeneratedKey(t *testing.T) {
 	var out bytes.Buffer
 	cfg := &ServerConfig{}
 	cfg.Logic.APIKeys = []string{"dmk_generated"}
-	printBanner(&out, RoleAll, "[::]:8080", cfg, true, 0)
+	printBanner(&out, RoleAll, "[::]:8080", "", cfg, true, 0)
 	b := out.String()
 	if !strings.Contains(b, "API key:    dmk_generated  (generated") {
 		t.Errorf("the key line does not show the generated key:\n%s", b)
@@ -38,7 +38,7 @@ func TestBannerWithConfiguredKeys(t *testing.T) {
 		var out bytes.Buffer
 		cfg := &ServerConfig{APIKeyFile: c.file}
 		cfg.Logic.APIKeys = c.flags
-		printBanner(&out, RoleAll, "127.0.0.1:9000", cfg, false, c.fileKeys)
+		printBanner(&out, RoleAll, "127.0.0.1:9000", "", cfg, false, c.fileKeys)
 		b := out.String()
 		if !strings.Contains(b, c.want) {
 			t.Errorf("want %q in:\n%s", c.want, b)
@@ -55,6 +55,26 @@ func TestBannerWithConfiguredKeys(t *testing.T) {
 		}
 		if strings.Contains(b, "0 +") || strings.Contains(b, "configured") {
 			t.Errorf("old wording:\n%s", b)
+		}
+	}
+}
+
+// With an internal address the banner says where /metrics and pprof went.
+func TestBannerWithInternalAddr(t *testing.T) {
+	for _, c := range []struct {
+		public bool
+		want   string
+	}{
+		{false, "  Metrics:    http://localhost:9090/metrics\n"},
+		{true, "  Metrics:    http://localhost:9090/metrics and http://localhost:8080/metrics\n"},
+	} {
+		var out bytes.Buffer
+		cfg := &ServerConfig{PublicMetrics: c.public}
+		cfg.Logic.APIKeys = []string{"a"}
+		printBanner(&out, RoleGateway, "[::]:8080", "0.0.0.0:9090", cfg, false, 0)
+		b := out.String()
+		if !strings.Contains(b, "  Internal:   http://localhost:9090/  (/metrics, /debug/pprof/") || !strings.Contains(b, c.want) {
+			t.Errorf("public metrics %v: want the internal address and %q in:\n%s", c.public, c.want, b)
 		}
 	}
 }

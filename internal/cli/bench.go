@@ -43,7 +43,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d := bench.DefaultConfig()
 	var serverArgs argList
 	var pids intList
-	fs.StringVar(&cfg.Scenario, "scenario", "", "scenario to run (required): idle, hot-room, many-rooms, low-rate, connect-storm, ingress, cluster")
+	fs.StringVar(&cfg.Scenario, "scenario", "", "scenario to run (required): idle, hot-room, many-rooms, low-rate, connect-storm, ingress, api, cluster")
 	fs.Var((*stringList)(&cfg.URLs), "url", "target running servers: ws://host:port/ws or http://host:port, repeatable or comma-separated; viewer i takes URL i mod n (empty: start the servers)")
 	fs.Var((*stringList)(&cfg.APIURLs), "api-url", "HTTP API base of a running server, repeatable or comma-separated; publish requests take each in turn (empty: one per --url, same host)")
 	fs.StringVar(&cfg.APIKey, "api-key", "", "HTTP API key of a running server (with --url)")
@@ -52,7 +52,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Nodes, "nodes", d.Nodes, "servers to start without --url: 1 runs danmaku serve, more an embedded cluster of them (0: the scenario's default)")
 	fs.IntVar(&cfg.Viewers, "viewers", d.Viewers, "connections (0: the scenario's default)")
 	fs.IntVar(&cfg.Rooms, "rooms", d.Rooms, "rooms; viewer i joins room i mod rooms (0: the scenario's default)")
-	fs.Float64Var(&cfg.Rate, "rate", d.Rate, "messages per second published over all rooms (0: the scenario's default)")
+	fs.Float64Var(&cfg.Rate, "rate", d.Rate, "messages per second published over all rooms (0: the scenario's default; negative: as fast as answers return, --publishers in flight)")
 	fs.IntVar(&cfg.Batch, "batch", d.Batch, "messages per publish request, 1–1000 (0: the scenario's default)")
 	fs.DurationVar(&cfg.Duration, "duration", d.Duration, "measured publishing or sending time")
 	fs.DurationVar(&cfg.Warmup, "warmup", d.Warmup, "publishing or sending before the measured time (latencies not recorded); negative: none")
@@ -64,6 +64,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Window, "window", d.Window, "ingress: sends in flight per connection")
 	fs.Float64Var(&cfg.SendRate, "send-rate", d.SendRate, "ingress: sends per second per connection, under the server's --msg-rate (negative: as fast as acks return)")
 	fs.IntVar(&cfg.Publishers, "publishers", d.Publishers, "publish requests in flight")
+	fs.IntVar(&cfg.SlowViewers, "slow-viewers", 0, "publishing scenarios: add this many viewers that read slower than their room (--slow-read each), outside the delivery totals")
+	fs.IntVar(&cfg.SlowRead, "slow-read", d.SlowRead, "bytes per second each slow viewer reads")
 	fs.IntVar(&cfg.Sources, "sources", d.Sources, "source addresses 127.0.0.2… to spread connections over (-1: let the kernel choose)")
 	compression := fs.Bool("compression", !d.NoCompression, "viewers offer permessage-deflate, as browsers do (the server compresses each frame once)")
 	fs.Float64Var(&cfg.DeflateShare, "deflate-share", d.DeflateShare, "share of viewers, 0–1, that offer permessage-deflate; the summary gives the bytes of both kinds (0: none, as --compression=false)")

@@ -37,6 +37,7 @@ func commands() []command {
 		}},
 		{"send", "send a message to a room through the HTTP API", runSend},
 		{"bench", "load-test a server (starts one unless --url is given)", runBench},
+		{"config", "print an example config file with every setting: danmaku config example", runConfig},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "danmaku", Version)
 			return nil
@@ -99,15 +100,21 @@ func usage(w io.Writer) {
 
 // parse parses flags, then DANMAKU_* variables for the flags not given.
 func parse(fs *flag.FlagSet, args []string) error {
-	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("DANMAKU"))
-	if err != nil {
+	// The command line first, on its own: the flag package prints its
+	// errors with the flag list, the environment's it would not.
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return fmt.Errorf("%w: %v", errFlags, err)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments: %s", errUsage, strings.Join(fs.Args(), " "))
+	rest := fs.Args()
+	// ff sets only the flags the command line did not.
+	if err := ff.Parse(fs, nil, ff.WithEnvVarPrefix("DANMAKU")); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: unexpected arguments: %s", errUsage, strings.Join(rest, " "))
 	}
 	return nil
 }
@@ -117,11 +124,34 @@ func parse(fs *flag.FlagSet, args []string) error {
 type stringList []string
 
 func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Get() any       { return []string(*s) }
 func (s *stringList) Set(v string) error {
+	*s = appendSplit(*s, v)
+	return nil
+}
+
+// appendSplit appends the comma-separated values of v to list.
+func appendSplit(list []string, v string) []string {
 	for _, part := range strings.Split(v, ",") {
 		if part = strings.TrimSpace(part); part != "" {
-			*s = append(*s, part)
+			list = append(list, part)
 		}
 	}
+	return list
+}
+
+// joinedList is a repeatable flag kept as one comma-separated string, for
+// a setting that takes its list that way (the NATS client's URLs).
+type joinedList struct{ s *string }
+
+func (j joinedList) String() string {
+	if j.s == nil { // the flag package's zero value, for PrintDefaults
+		return ""
+	}
+	return *j.s
+}
+func (j joinedList) Get() any { return appendSplit(nil, j.String()) }
+func (j joinedList) Set(v string) error {
+	*j.s = strings.Join(appendSplit(appendSplit(nil, *j.s), v), ",")
 	return nil
 }

@@ -36,7 +36,19 @@ func TestMain(m *testing.M) {
 // its base URL, read from the banner.
 func startProcess(t *testing.T, dataDir string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--api-key", "k", "--drain-timeout", "300ms"}, args...)...)
+	cmd, banner, stderr := startBanner(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--api-key", "k", "--drain-timeout", "300ms"}, args...)...)
+	m := regexp.MustCompile(`Demo page:\s+(http://\S+)/`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no demo page in the banner:\n%s", banner)
+	}
+	return cmd, m[1], stderr
+}
+
+// startBanner runs danmaku with args as a child process and returns it
+// with its banner, once printed (up to its "Try:" line).
+func startBanner(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DANMAKU_TEST_MAIN=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -53,19 +65,20 @@ func startProcess(t *testing.T, dataDir string, args ...string) (*exec.Cmd, stri
 			_ = cmd.Wait()
 		}
 	})
-	urls := make(chan string, 1)
+	banners := make(chan string, 1)
 	go func() {
+		var b strings.Builder
 		sc := bufio.NewScanner(stdout)
-		re := regexp.MustCompile(`Demo page:\s+(http://\S+)/`)
 		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
+			b.WriteString(sc.Text() + "\n")
+			if strings.HasPrefix(sc.Text(), "Try:") {
+				banners <- b.String()
 			}
 		}
 	}()
 	select {
-	case u := <-urls:
-		return cmd, u, &stderr
+	case b := <-banners:
+		return cmd, b, &stderr
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no banner; stderr:\n%s", stderr.String())
 	}

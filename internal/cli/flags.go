@@ -24,6 +24,8 @@ import (
 type nodeOptions struct {
 	role                Role
 	cfg                 ServerConfig
+	configFile          string
+	adminAddr           string // deprecated alias of --internal-addr
 	keys                stringList
 	origins             stringList
 	jwtSecret           string
@@ -39,6 +41,7 @@ type nodeOptions struct {
 func roleFlags(fs *flag.FlagSet, role Role) *nodeOptions {
 	o := &nodeOptions{role: role}
 	o.cfg.Role = role
+	fs.StringVar(&o.configFile, configFlag, "", "TOML file of settings, keys named as the flags (danmaku config example prints one); flags and DANMAKU_* variables win over it (empty: none)")
 	o.nodeFlags(fs)
 	if role.hasGateway() {
 		o.gatewayFlags(fs)
@@ -60,11 +63,13 @@ func (o *nodeOptions) nodeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.Addr, "addr", ":8080", o.role.addrHelp())
-	fs.StringVar(&cfg.AdminAddr, "admin-addr", "", "admin listen address for pprof (empty: off)")
+	fs.StringVar(&cfg.InternalAddr, "internal-addr", "", "internal listen address for /metrics, pprof and the admin console, which the public port then refuses (empty: /metrics on the public port, no pprof)")
+	fs.BoolVar(&cfg.PublicMetrics, "public-metrics", false, "with --internal-addr, serve /metrics on the public port too")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "deprecated: --internal-addr with --public-metrics")
 
 	b, db := &cfg.Bus, bus.DefaultConfig()
 	fs.StringVar(&b.DataDir, "data-dir", "./data", "JetStream store directory of the embedded NATS server")
-	fs.StringVar(&b.URL, "nats-url", db.URL, "external NATS server or cluster, several URLs comma-separated (empty: embed a server)")
+	fs.Var(joinedList{&b.URL}, "nats-url", "external NATS server or cluster, repeatable or comma-separated (empty: embed a server)")
 	fs.StringVar(&b.Listen, "nats-listen", db.Listen, "client listen address of the embedded NATS server (empty: in-process only)")
 	fs.StringVar(&b.ClusterName, "cluster-name", db.ClusterName, "embedded NATS: join the cluster of this name over routes (empty: standalone)")
 	fs.StringVar(&b.ClusterListen, "cluster-listen", db.ClusterListen, "embedded NATS: route listen address, e.g. 0.0.0.0:6222 (needed with --cluster-name)")
@@ -128,6 +133,19 @@ func (o *nodeOptions) logicFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", dl.MaxBodyBytes, "largest HTTP API request body")
 }
 
+// parse sets the flags from args, then the environment, then the config
+// file (--config or DANMAKU_CONFIG), each only where the ones before did
+// not.
+func (o *nodeOptions) parse(fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if o.configFile == "" {
+		return nil
+	}
+	return loadConfigFile(fs, o.role, o.configFile)
+}
+
 // apply turns the parsed flags into the ServerConfig.
 func (o *nodeOptions) apply() error {
 	cfg := &o.cfg
@@ -144,6 +162,13 @@ func (o *nodeOptions) apply() error {
 		return fmt.Errorf("%w: --filter-mode must be reject or mask", errUsage)
 	}
 	cfg.Logic.APIKeys = o.keys
+	if o.adminAddr != "" {
+		if cfg.InternalAddr != "" {
+			return fmt.Errorf("%w: --admin-addr is a deprecated alias of --internal-addr: give only --internal-addr", errUsage)
+		}
+		// What --admin-addr did before: pprof there, /metrics public.
+		cfg.InternalAddr, cfg.PublicMetrics = o.adminAddr, true
+	}
 	if cfg.Bus.DataDir == "" && cfg.Bus.URL == "" {
 		return fmt.Errorf("%w: --data-dir must not be empty", errUsage)
 	}

@@ -72,18 +72,6 @@ func tableDefault(f *flag.Flag) string {
 	return f.DefValue
 }
 
-// shortDuration drops the zero minutes and seconds of a time.Duration's
-// String: 24h0m0s is 24h, 1m0s is 1m.
-func shortDuration(s string) string {
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // TestFlagTable keeps docs/operations.md's configuration reference and the
 // serve flags (whose defaults --help prints) the same: one row per flag,
 // with its environment variable and its default.
@@ -118,23 +106,34 @@ func TestFlagTable(t *testing.T) {
 // library agree. (A setting without a flag stays zero, which is the
 // default too.)
 func TestFlagDefaultsAreDefaultConfig(t *testing.T) {
-	fs := newRoleFlagSet(RoleAll, io.Discard)
-	o := roleFlags(fs, RoleAll)
-	flagBus := o.cfg.Bus
+	_, o := newNodeFlags(RoleAll)
+	checkDefaultConfig(t, "the flag's default", RoleAll, &o.cfg)
+}
+
+// checkDefaultConfig compares the package settings of cfg, which came
+// from source, with each package's DefaultConfig: a field that is not
+// zero must be the default.
+func checkDefaultConfig(t *testing.T, source string, role Role, cfg *ServerConfig) {
+	t.Helper()
+	flagBus := cfg.Bus
 	flagBus.DataDir = "" // serve keeps history on disk; the package's zero is memory, for tests
 	for _, c := range []struct {
 		name          string
 		flags, defcfg any
+		has           bool
 	}{
-		{"bus", flagBus, bus.DefaultConfig()},
-		{"gateway", o.cfg.Gateway, gateway.DefaultConfig()},
-		{"logic", o.cfg.Logic, logic.DefaultConfig()},
+		{"bus", flagBus, bus.DefaultConfig(), true},
+		{"gateway", cfg.Gateway, gateway.DefaultConfig(), role.hasGateway()},
+		{"logic", cfg.Logic, logic.DefaultConfig(), role.hasLogic()},
 	} {
+		if !c.has {
+			continue
+		}
 		got, want := reflect.ValueOf(c.flags), reflect.ValueOf(c.defcfg)
 		for i := range got.NumField() {
 			if f := got.Field(i); !f.IsZero() && !reflect.DeepEqual(f.Interface(), want.Field(i).Interface()) {
-				t.Errorf("%s.Config.%s: the flag's default is %v, DefaultConfig's %v",
-					c.name, got.Type().Field(i).Name, f.Interface(), want.Field(i).Interface())
+				t.Errorf("%s: %s.Config.%s: %s is %v, DefaultConfig's %v",
+					role.command(), c.name, got.Type().Field(i).Name, source, f.Interface(), want.Field(i).Interface())
 			}
 		}
 	}

@@ -26,9 +26,9 @@ func (r Role) command() string {
 func (r Role) addrHelp() string {
 	switch r {
 	case RoleGateway:
-		return "public listen address: /ws, demo page, /healthz, /readyz, /metrics"
+		return "public listen address: /ws, demo page, /healthz, /readyz, and /metrics unless --internal-addr takes it"
 	case RoleLogic:
-		return "listen address of the HTTP API: /v1/…, /healthz, /readyz, /metrics"
+		return "listen address of the HTTP API: /v1/…, /healthz, /readyz, and /metrics unless --internal-addr takes it"
 	}
-	return "public listen address: /ws, /v1/…, demo page, /healthz, /readyz, /metrics"
+	return "public listen address: /ws, /v1/…, demo page, /healthz, /readyz, and /metrics unless --internal-addr takes it"
 }

@@ -24,7 +24,7 @@ import (
 func runNode(ctx context.Context, role Role, args []string, stdout, stderr io.Writer) error {
 	fs := newRoleFlagSet(role, stderr)
 	o := roleFlags(fs, role)
-	if err := parse(fs, args); err != nil {
+	if err := o.parse(fs, args); err != nil {
 		return err
 	}
 	if err := o.apply(); err != nil {
@@ -36,6 +36,9 @@ func runNode(ctx context.Context, role Role, args []string, stdout, stderr io.Wr
 		return err
 	}
 	cfg.Logger = log
+	if o.adminAddr != "" {
+		log.Warn("--admin-addr is deprecated: it now means --internal-addr with --public-metrics; use those", "internal_addr", cfg.InternalAddr)
+	}
 	generated := false
 	if role.hasLogic() && len(cfg.Logic.APIKeys) == 0 && cfg.APIKeyFile == "" {
 		cfg.Logic.APIKeys = []string{newAPIKey()}
@@ -48,8 +51,12 @@ func runNode(ctx context.Context, role Role, args []string, stdout, stderr io.Wr
 		}
 		return err
 	}
-	printBanner(stdout, role, srv.Addr(), cfg, generated, srv.fileKeys)
-	log.Info("serving", "role", role.command(), "addr", srv.Addr(), "data_dir", cfg.Bus.DataDir, "epochs", srv.bus.Epochs())
+	printBanner(stdout, role, srv.Addr(), srv.InternalAddr(), cfg, generated, srv.fileKeys)
+	attrs := []any{"role", role.command(), "addr", srv.Addr()}
+	if srv.InternalAddr() != "" {
+		attrs = append(attrs, "internal_addr", srv.InternalAddr())
+	}
+	log.Info("serving", append(attrs, "data_dir", cfg.Bus.DataDir, "epochs", srv.bus.Epochs())...)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -81,14 +88,10 @@ func newAPIKey() string {
 
 // printBanner tells a new user where everything is and how to post a first
 // message: with the generated key itself, or with $KEY standing for one of
-// the configured keys, which are never printed. fileKeys is how many keys
-// the key file held.
-func printBanner(w io.Writer, role Role, addr string, cfg *ServerConfig, generated bool, fileKeys int) {
-	host, port, _ := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
-		host = "localhost"
-	}
-	base := "http://" + net.JoinHostPort(host, port)
+// the configured keys, which are never printed. internal is the bound
+// internal address or "", fileKeys how many keys the key file held.
+func printBanner(w io.Writer, role Role, addr, internal string, cfg *ServerConfig, generated bool, fileKeys int) {
+	base := baseURL(addr)
 	if role == RoleAll {
 		fmt.Fprintf(w, "danmaku %s is running\n\n", Version)
 	} else {
@@ -101,7 +104,17 @@ func printBanner(w io.Writer, role Role, addr string, cfg *ServerConfig, generat
 	if role.hasLogic() {
 		fmt.Fprintf(w, "  HTTP API:   %s/v1/\n", base)
 	}
-	fmt.Fprintf(w, "  Metrics:    %s/metrics\n", base)
+	if internal == "" {
+		fmt.Fprintf(w, "  Metrics:    %s/metrics\n", base)
+	} else {
+		in := baseURL(internal)
+		fmt.Fprintf(w, "  Internal:   %s/  (/metrics, /debug/pprof/; not on the public port)\n", in)
+		if cfg.PublicMetrics {
+			fmt.Fprintf(w, "  Metrics:    %s/metrics and %s/metrics\n", in, base)
+		} else {
+			fmt.Fprintf(w, "  Metrics:    %s/metrics\n", in)
+		}
+	}
 	if !role.hasLogic() {
 		fmt.Fprintln(w)
 		return
@@ -125,6 +138,15 @@ func printBanner(w io.Writer, role Role, addr string, cfg *ServerConfig, generat
 		fmt.Fprintln(w, "     with KEY set to one of those API keys")
 	}
 	fmt.Fprintln(w)
+}
+
+// baseURL is http:// and addr, with localhost for an unspecified host.
+func baseURL(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func keyCount(n int) string {

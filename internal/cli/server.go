@@ -34,12 +34,26 @@ import (
 type ServerConfig struct {
 	// Role is what the node runs; the zero value runs every role.
 	Role Role
-	// Addr is the listen address: for a gateway (or every role) /ws, the
-	// demo page, /v1/ with logic, /healthz, /readyz and /metrics; for a
-	// logic node /v1/, /healthz, /readyz and /metrics.
+	// Addr is the public listen address: for a gateway (or every role)
+	// /ws, the demo page, /v1/ with logic, /healthz and /readyz; for a
+	// logic node /v1/, /healthz and /readyz. Without InternalAddr it
+	// serves the internal routes too (see InternalAddr).
 	Addr string
-	// AdminAddr serves pprof when set ("" disables it).
-	AdminAddr string
+	// InternalAddr is the listen address of what viewers from the
+	// internet must not reach: /metrics, pprof (/debug/pprof/), the console
+	// (/admin/, on a node with logic) and the routes of Internal, besides
+	// /healthz, /readyz and, with logic, the API (/v1/), which the console
+	// calls on its own origin. Addr then answers those paths but the API
+	// with 404. Empty, the default: /metrics and Internal's
+	// routes are on Addr, and pprof is nowhere.
+	InternalAddr string
+	// PublicMetrics serves /metrics on Addr as well when InternalAddr is
+	// set (without InternalAddr it is there anyway).
+	PublicMetrics bool
+	// Internal, when set, gives more internal routes, such as the admin
+	// console's "/admin/". It is called once, after the node's parts are
+	// created and before its ports listen.
+	Internal func(*Server) []Route
 	// DrainTimeout spreads the closing of connections on shutdown.
 	DrainTimeout time.Duration
 	Bus          bus.Config
@@ -63,6 +77,30 @@ type ServerConfig struct {
 	AnonymousSend string
 }
 
+// Route is a path the internal address serves.
+type Route struct {
+	// Pattern is an http.ServeMux pattern without method or host:
+	// "/admin/" is the subtree.
+	Pattern string
+	Handler http.Handler
+}
+
+// onPublicPort reports whether the public port serves an internal route.
+func (c *ServerConfig) onPublicPort(pattern string) bool {
+	switch {
+	case strings.HasPrefix(pattern, pprofPrefix):
+		return false
+	case c.InternalAddr == "":
+		return true
+	}
+	return pattern == metricsPath && c.PublicMetrics
+}
+
+const (
+	metricsPath = "/metrics"
+	pprofPrefix = "/debug/pprof/"
+)
+
 // clustered reports whether other nodes may share the bus: then sends and
 // moderation go through the relay to whichever logic node owns the user,
 // and online counts are summed over the gateways.
@@ -74,6 +112,7 @@ func (c *ServerConfig) clustered() bool {
 type Server struct {
 	cfg      ServerConfig
 	log      *slog.Logger
+	metrics  *metrics.Metrics
 	bus      *bus.Bus
 	mod      *moderation.Store
 	filter   *filter.Holder
@@ -82,12 +121,14 @@ type Server struct {
 	relay    *relay.Server    // logic's side of the relay, when clustered
 	sends    *relay.Client    // the gateway's side, when clustered
 	presence *presence.Table  // cluster-wide online counts, when clustered
-	console  http.Handler     // the console at /admin/, with logic
+	console  atomic.Pointer[http.Handler] // the console at /admin/, with logic; set by startConsole
 	api      *http.Server     // a logic node's own HTTP server
 	apiCh    chan error
 	addr     string
-	admin    *http.Server
-	adminCh  chan error
+	routes   []Route      // the internal routes
+	internal *http.Server // on InternalAddr, when set
+	intCh    chan error
+	intAddr  string
 
 	fileKeys int // API keys read from APIKeyFile at start
 }
@@ -108,7 +149,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		st := b.Conn().Stats()
 		return metrics.BusStats{InMsgs: st.InMsgs, InBytes: st.InBytes, OutMsgs: st.OutMsgs, OutBytes: st.OutBytes, Reconnects: st.Reconnects}
 	})
-	s := &Server{cfg: cfg, log: log, bus: b, filter: &filter.Holder{}}
+	s := &Server{cfg: cfg, log: log, bus: b, filter: &filter.Holder{}, metrics: m}
 	if err := s.start(ctx, m); err != nil {
 		_ = s.stop()
 		return nil, err
@@ -166,21 +207,33 @@ func (s *Server) start(ctx context.Context, m *metrics.Metrics) error {
 			return err
 		}
 	}
-	if !cfg.Role.hasGateway() {
-		return s.serveAPI(m)
+	if cfg.Role.hasGateway() {
+		g, err := s.newGateway(m, verifier)
+		if err != nil {
+			return err
+		}
+		gw.Store(g)
+		s.gateway = g
 	}
-	g, err := s.newGateway(m, verifier)
-	if err != nil {
+	s.routes = s.internalRoutes()
+	if err := checkRoutes(s.routes); err != nil {
 		return err
 	}
-	gw.Store(g)
-	s.gateway = g
-	if err := g.Start(cfg.Addr, s.mux(m)); err != nil {
+	if cfg.Role.hasGateway() {
+		if err := s.gateway.Start(cfg.Addr, s.mux()); err != nil {
+			return err
+		}
+		s.addr = s.gateway.Addr().String()
+	} else if err := s.serveAPI(); err != nil {
 		return err
 	}
-	s.addr = g.Addr().String()
-	if cfg.AdminAddr != "" {
-		s.startAdmin()
+	if cfg.Role.hasLogic() {
+		if err := s.startConsole(); err != nil {
+			return err
+		}
+	}
+	if cfg.InternalAddr != "" {
+		return s.serveInternal()
 	}
 	return nil
 }
@@ -210,13 +263,6 @@ func (s *Server) startLogic(m *metrics.Metrics, verifier *auth.Verifier, online 
 	lc.Moderation, lc.Filter, lc.ReloadFilter, lc.APIKeys = s.mod, s.filter, s.reloadFilter, keys
 	lc.PublicID, lc.DenyAnonymousSend, lc.Verifier = verifier.PublicID, !anonymous, verifier
 	if s.logic, err = logic.New(lc); err != nil {
-		return err
-	}
-	cc := console.Config{} // a logic node has no WebSocket endpoint for the live feed
-	if cfg.Role.hasGateway() {
-		cc = console.DefaultConfig()
-	}
-	if s.console, err = console.Handler(cc); err != nil {
 		return err
 	}
 	if cfg.clustered() {
@@ -249,8 +295,8 @@ func (s *Server) newGateway(m *metrics.Metrics, verifier *auth.Verifier) (*gatew
 }
 
 // mux routes the gateway's port.
-func (s *Server) mux(m *metrics.Metrics) *http.ServeMux {
-	mux := s.baseMux(m)
+func (s *Server) mux() *http.ServeMux {
+	mux := s.baseMux()
 	mux.Handle("/ws", s.gateway)
 	maxRunes := logic.DefaultConfig().MaxTextRunes
 	if s.logic != nil {
@@ -260,15 +306,29 @@ func (s *Server) mux(m *metrics.Metrics) *http.ServeMux {
 	return mux
 }
 
-// baseMux serves what every role does: the API and the console when the
-// node has logic, metrics and the health checks.
-func (s *Server) baseMux(m *metrics.Metrics) *http.ServeMux {
+// baseMux serves what every role does on its public port: the API when
+// the node has logic, the health checks, and the internal routes that are
+// not the internal address's alone, which it refuses with the 404 of an
+// unknown path (for every method, where the demo page would say 405).
+func (s *Server) baseMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	if s.logic != nil {
 		mux.Handle("/v1/", s.logic.Handler())
-		mux.Handle(console.Prefix, s.console)
 	}
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	s.health(mux)
+	for _, r := range s.routes {
+		if s.cfg.onPublicPort(r.Pattern) {
+			mux.Handle(r.Pattern, r.Handler)
+		} else {
+			mux.Handle(r.Pattern, http.NotFoundHandler())
+		}
+	}
+	return mux
+}
+
+// health adds /healthz and /readyz, which both ports serve: load
+// balancers probe the public one.
+func (s *Server) health(mux *http.ServeMux) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -281,35 +341,119 @@ func (s *Server) baseMux(m *metrics.Metrics) *http.ServeMux {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return mux
+}
+
+// internalRoutes are /metrics, pprof, the console (with logic) and the
+// routes of cfg.Internal.
+func (s *Server) internalRoutes() []Route {
+	routes := []Route{
+		{metricsPath, promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})},
+		{pprofPrefix, http.HandlerFunc(pprof.Index)}, // and the named profiles
+		{pprofPrefix + "cmdline", http.HandlerFunc(pprof.Cmdline)},
+		{pprofPrefix + "profile", http.HandlerFunc(pprof.Profile)},
+		{pprofPrefix + "symbol", http.HandlerFunc(pprof.Symbol)},
+		{pprofPrefix + "trace", http.HandlerFunc(pprof.Trace)},
+	}
+	if s.cfg.Role.hasLogic() {
+		routes = append(routes, Route{console.Prefix, http.HandlerFunc(s.serveConsole)})
+	}
+	if s.cfg.Internal != nil {
+		routes = append(routes, s.cfg.Internal(s)...)
+	}
+	return routes
+}
+
+// checkRoutes refuses internal routes that the ports' muxes could not
+// take, which http.ServeMux would answer with a panic: a pattern that is
+// no path, or one that conflicts with another route or a port's own.
+func checkRoutes(routes []Route) (err error) {
+	mux := http.NewServeMux()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal routes: %v", r)
+		}
+	}()
+	for _, own := range []string{"/", "/ws", "/v1/", "/healthz", "/readyz"} {
+		mux.Handle(own, http.NotFoundHandler())
+	}
+	for _, r := range routes {
+		if !strings.HasPrefix(r.Pattern, "/") || r.Handler == nil {
+			return fmt.Errorf("internal route %q: it needs a path pattern and a handler", r.Pattern)
+		}
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	return nil
+}
+
+// startConsole builds the console once the public port is bound: its live
+// feed connects to the node's /ws, which, with an internal address, is on
+// the public port rather than the console's own (a logic node has no /ws).
+func (s *Server) startConsole() error {
+	cc := console.Config{}
+	if s.gateway != nil {
+		cc = console.DefaultConfig()
+		if s.cfg.InternalAddr != "" {
+			_, port, _ := net.SplitHostPort(s.addr)
+			cc.WS = ":" + port + "/ws"
+		}
+	}
+	h, err := console.Handler(cc)
+	if err != nil {
+		return err
+	}
+	s.console.Store(&h)
+	return nil
+}
+
+// serveConsole serves the console, or 503 in the moment between the
+// public port's opening and startConsole.
+func (s *Server) serveConsole(w http.ResponseWriter, r *http.Request) {
+	h := s.console.Load()
+	if h == nil {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // serveAPI runs a logic node's own HTTP server.
-func (s *Server) serveAPI(m *metrics.Metrics) error {
+func (s *Server) serveAPI() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
 	s.addr = ln.Addr().String()
-	s.api = &http.Server{Handler: s.baseMux(m), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-	s.apiCh = make(chan error, 1)
-	go func() { s.apiCh <- s.api.Serve(ln) }()
-	if s.cfg.AdminAddr != "" {
-		s.startAdmin()
-	}
+	s.api, s.apiCh = serveHTTP(ln, s.baseMux())
 	return nil
 }
 
-func (s *Server) startAdmin() {
+// serveInternal runs the internal address's HTTP server.
+func (s *Server) serveInternal() error {
+	ln, err := net.Listen("tcp", s.cfg.InternalAddr)
+	if err != nil {
+		return fmt.Errorf("internal address: listen %s: %w", s.cfg.InternalAddr, err)
+	}
+	s.intAddr = ln.Addr().String()
 	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	s.admin = &http.Server{Addr: s.cfg.AdminAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.adminCh = make(chan error, 1)
-	go func() { s.adminCh <- s.admin.ListenAndServe() }()
+	s.health(mux)
+	if s.logic != nil {
+		// The console here calls the API on its own origin.
+		mux.Handle("/v1/", s.logic.Handler())
+	}
+	for _, r := range s.routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	s.internal, s.intCh = serveHTTP(ln, mux)
+	return nil
+}
+
+// serveHTTP serves h on ln until the server is shut down or closed; the
+// channel gets Serve's error.
+func serveHTTP(ln net.Listener, h http.Handler) (*http.Server, chan error) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	ch := make(chan error, 1)
+	go func() { ch <- srv.Serve(ln) }()
+	return srv, ch
 }
 
 // Reload rereads the keyword filter's word list and the API key file
@@ -422,6 +566,12 @@ func (s *Server) URL() string { return "http://" + s.addr }
 // Addr is the bound listen address.
 func (s *Server) Addr() string { return s.addr }
 
+// InternalAddr is the bound internal address ("" without one).
+func (s *Server) InternalAddr() string { return s.intAddr }
+
+// Metrics returns the node's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
 // Gateway returns the node's gateway (nil on a logic node).
 func (s *Server) Gateway() *gateway.Gateway { return s.gateway }
 
@@ -470,11 +620,12 @@ func (s *Server) stop() error {
 	if s.presence != nil {
 		s.presence.Close()
 	}
-	if s.admin != nil {
-		_ = s.admin.Close()
-		if err := <-s.adminCh; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if s.internal != nil {
+		_ = s.internal.Close()
+		if err := <-s.intCh; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+		s.internal = nil
 	}
 	if s.mod != nil {
 		errs = append(errs, s.mod.Close())

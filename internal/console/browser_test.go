@@ -289,3 +289,32 @@ func TestModeratorScope(t *testing.T) {
 		t.Errorf("its own room shows an error: %s", browsertest.Eval[string](p, `document.getElementById('settings-error').textContent`))
 	}
 }
+
+// On the internal address the console calls the API on its own origin and
+// watches the room on the public port, which must allow its origin; when
+// it does not, the console says what to set.
+func TestConsoleOnInternalAddress(t *testing.T) {
+	b := newBrowser(t)
+	for _, allowed := range []bool{true, false} {
+		opts := stacktest.Options{InternalAddr: "127.0.0.1:0"}
+		if allowed {
+			opts.Gateway.AllowedOrigins = []string{"*"}
+		}
+		s := stacktest.Start(t, opts)
+		if status, _ := s.Do(t, "GET", "/admin/", nil); status != 404 {
+			t.Fatalf("the public port serves the console: %d", status)
+		}
+		p := b.Open(t, s.InternalURL+"/admin/")
+		p.WaitFor("the sign-in form", `document.getElementById('credential')`)
+		signIn(p, s.APIKey)
+		p.WaitFor("the console after sign-in", `!document.getElementById('nav').hidden`)
+		goTo(p, "#/rooms/inside", "room")
+		if !allowed {
+			p.WaitFor("the hint about --allowed-origins", `document.getElementById('room-status').textContent.includes('add `+s.InternalURL+` to --allowed-origins')`)
+			continue
+		}
+		p.WaitFor("the live feed from the public port", `document.getElementById('room-live').dataset.state === 'open'`)
+		offsets := s.Publish(t, "inside", "seen from inside")
+		p.WaitFor("the message in the feed", feedRow(offsets[0]))
+	}
+}

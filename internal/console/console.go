@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -30,10 +31,12 @@ var ErrInvalidConfig = errors.New("console: invalid config")
 // feed.
 type Config struct {
 	// WS is the WebSocket endpoint of the room screen's live feed: a path
-	// on the console's own host ("/ws"), or an absolute ws:// or wss:// URL
-	// (whose origin the Content-Security-Policy then allows). "" means the
-	// node has none (a logic node): the room screen says so and shows the
-	// rest.
+	// on the console's own host and port ("/ws"); a port and path on the
+	// console's host (":8080/ws"), for a console on an internal address
+	// beside the public port; or an absolute ws:// or wss:// URL. The
+	// Content-Security-Policy allows the console to connect there and
+	// nowhere else. "" means the node has none (a logic node): the room
+	// screen says so and shows the rest.
 	WS string
 }
 
@@ -55,7 +58,10 @@ type file struct {
 
 type handler struct {
 	files map[string]file
-	csp   string
+	// The CSP is cspHead, the origins of a feed on another port of the
+	// console's host, and cspTail.
+	cspHead, cspTail string
+	port             string // the live feed's port on the console's host, for WS ":port/path"
 }
 
 // Handler serves the console under Prefix: the page at /admin/, its
@@ -63,22 +69,17 @@ type handler struct {
 // modules under /admin/lib/ (the same files web serves at /). Only GET and
 // HEAD are allowed.
 func Handler(cfg Config) (http.Handler, error) {
-	connect := "'self'"
-	if cfg.WS != "" {
-		origin, err := wsOrigin(cfg.WS)
-		if err != nil {
-			return nil, err
-		}
-		if origin != "" {
-			connect += " " + origin
-		}
+	feed, port, err := feedOrigin(cfg.WS)
+	if err != nil {
+		return nil, err
 	}
 	h := &handler{
 		files: map[string]file{},
-		csp: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-			"connect-src " + connect + "; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+		cspHead: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'" + feed,
+		cspTail: "; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+		port:    port,
 	}
-	err := fs.WalkDir(assets, "assets", func(name string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(assets, "assets", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -101,17 +102,48 @@ func Handler(cfg Config) (http.Handler, error) {
 	return h, nil
 }
 
-// wsOrigin checks the live feed's address and returns the origin the page
-// must be allowed to connect to ("" for a path on its own host).
-func wsOrigin(ws string) (string, error) {
-	if strings.HasPrefix(ws, "/") && !strings.HasPrefix(ws, "//") {
-		return "", nil
+// feedOrigin checks the live feed's address. It returns what the CSP's
+// connect-src must add for it (" wss://host:port" for an absolute URL),
+// and the port for the ":port/path" form.
+func feedOrigin(ws string) (origin, port string, err error) {
+	bad := fmt.Errorf("%w: WS is %q: it must be a path (/ws), a port and path (:8080/ws) or a ws:// or wss:// URL", ErrInvalidConfig, ws)
+	switch {
+	case ws == "" || (strings.HasPrefix(ws, "/") && !strings.HasPrefix(ws, "//")):
+		return "", "", nil
+	case strings.HasPrefix(ws, ":"):
+		port, path, _ := strings.Cut(ws[1:], "/")
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port || !strings.HasPrefix(ws[1+len(port):], "/") || strings.ContainsAny(path, " ;,") {
+			return "", "", bad
+		}
+		return "", port, nil
 	}
 	u, err := url.Parse(ws)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return "", fmt.Errorf("%w: WS is %q: it must be a path (/ws) or a ws:// or wss:// URL", ErrInvalidConfig, ws)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" || strings.ContainsAny(u.Host, " ;,") {
+		return "", "", bad
 	}
-	return u.Scheme + "://" + u.Host, nil
+	return " " + u.Scheme + "://" + u.Host, "", nil
+}
+
+// hostOnly matches the host part of a Host header that may go into the
+// CSP: a name, an IPv4 address or a bracketed IPv6 address.
+var hostOnly = regexp.MustCompile(`^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$`)
+
+// policy is the CSP of one response. For a feed on another port of the
+// console's host, it allows that host's ws:// and wss:// origins on the
+// port, taking the host from the request (a Host that is no plain host
+// adds nothing).
+func (h *handler) policy(r *http.Request) string {
+	extra := ""
+	if h.port != "" {
+		host := r.Host
+		if i := strings.LastIndex(host, ":"); i >= 0 && !strings.HasSuffix(host, "]") {
+			host = host[:i]
+		}
+		if hostOnly.MatchString(host) {
+			extra = " ws://" + host + ":" + h.port + " wss://" + host + ":" + h.port
+		}
+	}
+	return h.cspHead + extra + h.cspTail
 }
 
 func (h *handler) add(name string, body []byte) {
@@ -146,7 +178,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hdr.Set("Content-Type", f.contentType)
-	hdr.Set("Content-Security-Policy", h.csp)
+	hdr.Set("Content-Security-Policy", h.policy(r))
 	if f.html || name == "config.json" {
 		hdr.Set("Cache-Control", "no-store")
 	} else {

@@ -99,10 +99,25 @@ func TestHandlerLiveFeedAddress(t *testing.T) {
 	if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "connect-src 'self' wss://live.example.com:8443;") || string(body) != `{"ws":"wss://live.example.com:8443/ws"}` {
 		t.Errorf("absolute WS: CSP %q, config %s", resp.Header.Get("Content-Security-Policy"), body)
 	}
+	beside := handler(t, console.Config{WS: ":8080/ws"})
+	for host, want := range map[string]string{
+		"127.0.0.1:9090":     "connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080;",
+		"admin.example.com":  "connect-src 'self' ws://admin.example.com:8080 wss://admin.example.com:8080;",
+		"[::1]:9090":         "connect-src 'self' ws://[::1]:8080 wss://[::1]:8080;",
+		"evil; script-src *": "connect-src 'self';",
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/admin/", nil)
+		r.Host = host
+		beside.ServeHTTP(w, r)
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, want) {
+			t.Errorf("WS :8080/ws, Host %q: CSP %q, want %q", host, csp, want)
+		}
+	}
 	if _, body := get(t, handler(t, console.Config{}), http.MethodGet, "/admin/config.json"); string(body) != `{"ws":""}` {
 		t.Errorf("no live feed: config %s", body)
 	}
-	for _, bad := range []string{"https://example.com/ws", "//example.com/ws", "ws:///ws", "ws", "javascript:alert(1)"} {
+	for _, bad := range []string{"https://example.com/ws", "//example.com/ws", "ws:///ws", "ws", "javascript:alert(1)", ":0/ws", ":8080", ":08080/ws", ":99999/ws", ":80;x/ws", "ws://a;b/ws"} {
 		if _, err := console.Handler(console.Config{WS: bad}); !errors.Is(err, console.ErrInvalidConfig) {
 			t.Errorf("WS %q: %v, want ErrInvalidConfig", bad, err)
 		}

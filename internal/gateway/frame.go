@@ -89,13 +89,26 @@ func viewerDeflate(negotiated bool, level int) deflateLevel {
 	return deflateLevel(level)
 }
 
+// minDeflatePayload is the smallest payload worth deflating. Below it
+// (online counts, notices, a one-message batch with a short text) a fresh
+// deflate stream's block header and Huffman table cost about what the
+// compression saves, for the ~7 µs of building them.
+const minDeflatePayload = 128
+
 // bytesFor returns the bytes to write to a viewer: the deflated form when the
-// viewer negotiated permessage-deflate, else the plain one.
+// viewer negotiated permessage-deflate and deflating made the frame smaller,
+// else the plain one. RFC 7692 lets a sender leave any message of a
+// deflate connection uncompressed (RSV1 clear), so a frame never grows.
 func (f *frame) bytesFor(d deflateLevel) []byte {
-	if d == 0 {
+	if d == 0 || len(f.plain)-f.payloadAt < minDeflatePayload {
 		return f.plain
 	}
-	f.deflateOnce.Do(func() { f.compress(d) })
+	f.deflateOnce.Do(func() {
+		f.compress(d)
+		if len(f.deflated) >= len(f.plain) {
+			f.deflated = f.plain
+		}
+	})
 	return f.deflated
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"testing"
@@ -76,5 +77,28 @@ func TestDeflatedFrameAtEachLevel(t *testing.T) {
 		if size[9] >= size[1] {
 			t.Errorf("round %d: level 9 made %d bytes, level 1 %d", round, size[9], size[1])
 		}
+	}
+}
+
+// A frame is sent plain to a deflate viewer when it is under
+// minDeflatePayload or when deflating would not make it smaller; then the
+// viewer gets the plain frame, RSV1 clear, which RFC 7692 allows.
+func TestDeflateNeverGrowsAFrame(t *testing.T) {
+	tiny := newTextFrame([]byte(`{"op":"online","room":"lobby","count":12}`))
+	if got := tiny.bytesFor(1); !bytes.Equal(got, tiny.plain) {
+		t.Errorf("a %d-byte payload was deflated", len(tiny.payload()))
+	}
+	// 200 bytes of base64 of random bytes: deflate cannot shrink it.
+	noise := make([]byte, 150)
+	for i := range noise {
+		noise[i] = byte(i*7919 + i*i*104729>>3)
+	}
+	incompressible := newTextFrame([]byte(`"` + base64.StdEncoding.EncodeToString(noise) + `"`))
+	if got := incompressible.bytesFor(1); got[0] != 0x81 || !bytes.Equal(got, incompressible.plain) {
+		t.Errorf("an incompressible payload was sent deflated (%d bytes against %d plain)", len(got), len(incompressible.plain))
+	}
+	big := newTextFrame(bytes.Repeat([]byte(`{"text":"哈哈哈哈"}`), 20))
+	if got := big.bytesFor(1); got[0] != 0xC1 || len(got) >= len(big.plain) {
+		t.Errorf("a compressible %d-byte payload: first byte %#x, %d bytes", len(big.payload()), got[0], len(got))
 	}
 }

@@ -88,3 +88,18 @@ export async function api(method, path, body) {
 export function seg(s) {
   return encodeURIComponent(s);
 }
+
+/**
+ * The live feed's WebSocket URL from the console's configuration: a path
+ * on the console's own host ("/ws"), a port and path on its host
+ * (":8080/ws", for a console on an internal address), or an absolute
+ * ws:// or wss:// URL. https pages get wss.
+ * @param {string} ws
+ * @param {{protocol: string, host: string, hostname: string}} loc
+ */
+export function feedURL(ws, loc) {
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (ws.startsWith(':')) return `${scheme}//${loc.hostname}${ws}`;
+  if (ws.startsWith('/')) return `${scheme}//${loc.host}${ws}`;
+  return ws;
+}

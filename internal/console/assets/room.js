@@ -2,8 +2,8 @@
 // project's browser client) with delete, mute and ban on every message,
 // its settings, its mutes, the bans, and its history by time.
 
-import { DanmakuClient, normalizeMessage, wsURL } from './lib/danmaku.js';
-import { api, feedToken, seg } from './api.js';
+import { DanmakuClient, normalizeMessage } from './lib/danmaku.js';
+import { api, feedToken, feedURL, seg } from './api.js';
 import { $, h, setStatus, showError } from './dom.js';
 import { DURATIONS, durationLabel, formatClock, formatCount, formatUntil, historyQuery } from './format.js';
 import { poll } from './poll.js';
@@ -91,11 +91,19 @@ function connectFeed() {
     live.textContent = 'no live feed: this node serves no WebSocket endpoint';
     return;
   }
-  const c = new DanmakuClient(wsURL(ctx.config.ws), { token: feedToken() ?? undefined });
+  const url = feedURL(ctx.config.ws, location);
+  const c = new DanmakuClient(url, { token: feedToken() ?? undefined });
   client = c;
   const mine = () => client === c;
+  let opened = false;
   c.on('state', (d) => {
     if (!mine()) return;
+    opened ||= d.state === 'open';
+    if (d.state === 'reconnecting' && !opened && ctx?.config.ws.startsWith(':')) {
+      // The feed is on the public port, another origin than this page's:
+      // the gateway refuses it unless --allowed-origins lists this page.
+      setStatus($('room-status'), `The live feed at ${url} does not connect. This console is on the internal address: add ${location.origin} to --allowed-origins.`, true);
+    }
     live.dataset.state = d.state;
     live.textContent =
       d.state === 'open' ? 'live' : d.state === 'closed' ? `feed closed${d.code ? ` (${d.code}${d.reason ? ` ${d.reason}` : ''})` : ''}` : `${d.state}…`;
