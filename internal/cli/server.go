@@ -116,13 +116,13 @@ type Server struct {
 	bus      *bus.Bus
 	mod      *moderation.Store
 	filter   *filter.Holder
-	gateway  *gateway.Gateway // nil on a logic node
-	logic    *logic.Logic     // nil on a gateway
-	relay    *relay.Server    // logic's side of the relay, when clustered
-	sends    *relay.Client    // the gateway's side, when clustered
-	presence *presence.Table  // cluster-wide online counts, when clustered
+	gateway  *gateway.Gateway             // nil on a logic node
+	logic    *logic.Logic                 // nil on a gateway
+	relay    *relay.Server                // logic's side of the relay, when clustered
+	sends    *relay.Client                // the gateway's side, when clustered
+	presence *presence.Table              // cluster-wide online counts, when clustered
 	console  atomic.Pointer[http.Handler] // the console at /admin/, with logic; set by startConsole
-	api      *http.Server     // a logic node's own HTTP server
+	api      *http.Server                 // a logic node's own HTTP server
 	apiCh    chan error
 	addr     string
 	routes   []Route      // the internal routes

@@ -74,7 +74,7 @@ func Handler(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{
-		files: map[string]file{},
+		files:   map[string]file{},
 		cspHead: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'" + feed,
 		cspTail: "; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 		port:    port,
