@@ -125,24 +125,31 @@ func Handler(opts Options) http.Handler {
 	return h
 }
 
-func newAsset(name string, body []byte) *asset {
-	ext := path.Ext(name)
-	ct := mime.TypeByExtension(ext)
-	switch ext {
+// ContentType is the Content-Type the binary serves a web file named name
+// with: fixed for the types of its pages (.js, .html, .css, .svg), else
+// the host's mime table, else application/octet-stream.
+func ContentType(name string) string {
+	switch path.Ext(name) {
 	case ".js":
 		// Module scripts need a JavaScript MIME type; do not trust the host's
 		// mime tables for it.
-		ct = "text/javascript; charset=utf-8"
+		return "text/javascript; charset=utf-8"
 	case ".html":
-		ct = "text/html; charset=utf-8"
+		return "text/html; charset=utf-8"
 	case ".css":
-		ct = "text/css; charset=utf-8"
+		return "text/css; charset=utf-8"
 	case ".svg":
-		ct = "image/svg+xml"
+		return "image/svg+xml"
 	}
-	if ct == "" {
-		ct = "application/octet-stream"
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		return ct
 	}
+	return "application/octet-stream"
+}
+
+func newAsset(name string, body []byte) *asset {
+	ext := path.Ext(name)
+	ct := ContentType(name)
 	sum := sha256.Sum256(body)
 	tag := hex.EncodeToString(sum[:8])
 	a := &asset{

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -147,18 +146,7 @@ func (h *handler) policy(r *http.Request) string {
 }
 
 func (h *handler) add(name string, body []byte) {
-	ct := mime.TypeByExtension(path.Ext(name))
-	switch path.Ext(name) {
-	case ".js":
-		ct = "text/javascript; charset=utf-8"
-	case ".html":
-		ct = "text/html; charset=utf-8"
-	case ".css":
-		ct = "text/css; charset=utf-8"
-	case ".svg":
-		ct = "image/svg+xml"
-	}
-	h.files[name] = file{contentType: ct, body: body, html: path.Ext(name) == ".html"}
+	h.files[name] = file{contentType: web.ContentType(name), body: body, html: path.Ext(name) == ".html"}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
