@@ -131,6 +131,7 @@ func (o *nodeOptions) logicFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&l.DuplicateWindow, "duplicate-window", dl.DuplicateWindow, "refuse the same text from the same user within this (negative: off)")
 	fs.IntVar(&l.MaxTextRunes, "max-text-runes", dl.MaxTextRunes, "longest message text, in characters")
 	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", dl.MaxBodyBytes, "largest HTTP API request body")
+	fs.DurationVar(&l.RequestTimeout, "request-timeout", dl.RequestTimeout, "longest an HTTP API request waits for the store before it is answered 503 unavailable")
 }
 
 // parse sets the flags from args, then the environment, then the config

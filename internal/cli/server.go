@@ -280,6 +280,11 @@ func (s *Server) newGateway(m *metrics.Metrics, verifier *auth.Verifier) (*gatew
 		// Cut off a request too large for the API before it is read whole.
 		gc.MaxRequestBytes = int(s.logic.Config().MaxBodyBytes) + 64<<10
 	}
+	if gc.RequestTimeout == 0 && s.logic != nil {
+		// Keep an API request's connection open until the API has answered
+		// it, a timeout included.
+		gc.RequestTimeout = s.logic.Config().RequestTimeout + 5*time.Second
+	}
 	gc.History, gc.Metrics, gc.Logger = s.bus, m, s.log.With("component", "gateway")
 	gc.Moderation, gc.Verifier = s.mod, verifier
 	if cfg.clustered() {

@@ -117,6 +117,11 @@ type Config struct {
 	// MaxRequestBytes bounds a whole HTTP request (headers and body) on the
 	// shared port; larger requests are cut off. 0 means the default.
 	MaxRequestBytes int
+	// RequestTimeout is how long a request on the shared port may take to
+	// be answered before its connection is closed; the keep-alive idle
+	// time (HandshakeTimeout) starts again after the answer. Set it above
+	// the API's own timeout. 0 means the default.
+	RequestTimeout time.Duration
 	// ReplayCount is how many recent messages a join without a usable since
 	// gets. 0 means none; DefaultConfig sends some.
 	ReplayCount int
@@ -186,6 +191,7 @@ func DefaultConfig() Config {
 		HandshakeTimeout: 5 * time.Second,
 		MaxMessageBytes:  4096,
 		MaxRequestBytes:  4 << 20,
+		RequestTimeout:   30 * time.Second,
 		ReplayCount:      50,
 		RecentPerRoom:    64,
 		ResumeLimit:      1000,
@@ -218,6 +224,7 @@ func (c Config) withDefaults() (Config, error) {
 		defaults.Positive("HandshakeTimeout", &c.HandshakeTimeout, d.HandshakeTimeout),
 		defaults.Positive("MaxMessageBytes", &c.MaxMessageBytes, d.MaxMessageBytes),
 		defaults.Positive("MaxRequestBytes", &c.MaxRequestBytes, d.MaxRequestBytes),
+		defaults.Positive("RequestTimeout", &c.RequestTimeout, d.RequestTimeout),
 		defaults.NonNegative("ReplayCount", c.ReplayCount),
 		defaults.Positive("RecentPerRoom", &c.RecentPerRoom, d.RecentPerRoom),
 		defaults.Positive("ResumeLimit", &c.ResumeLimit, d.ResumeLimit),

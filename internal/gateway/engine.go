@@ -72,7 +72,7 @@ func (g *Gateway) startEngine(addr string, handler http.Handler) error {
 		Listen: func(string, string) (net.Listener, error) {
 			return ln, nil
 		},
-		Handler:         handler,
+		Handler:         holdOpen(handler, g.cfg.RequestTimeout),
 		KeepaliveTime:   g.cfg.HandshakeTimeout, // idle HTTP (pre-upgrade and API keep-alive) connections
 		ReadLimit:       g.cfg.MaxRequestBytes,  // a whole HTTP request; logic bounds API bodies tighter
 		MaxHTTPBodySize: g.cfg.MaxRequestBytes,
@@ -97,6 +97,21 @@ func (g *Gateway) startEngine(addr string, handler http.Handler) error {
 	}
 	g.engine = engine
 	return waitServing(g.addr, g.cfg.HandshakeTimeout)
+}
+
+// holdOpen gives each request on the shared port d to be answered. nbio's
+// keep-alive read deadline (KeepaliveTime) runs from the previous answer,
+// and it is not moved when the next request arrives: without this, a
+// request that came late in a keep-alive connection's idle time, or took
+// long in the store, would have its connection closed before its answer.
+// nbio sets the keep-alive deadline again after the answer.
+func holdOpen(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if res, ok := w.(*nbhttp.Response); ok && res.Parser != nil && res.Parser.Conn != nil {
+			_ = res.Parser.Conn.SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // onWritten advances a viewer's written-bytes count as nbio hands bytes to

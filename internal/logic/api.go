@@ -58,7 +58,9 @@ func (l *Logic) route(name string, h func(http.ResponseWriter, *http.Request) er
 			err = permit(p, name, r)
 		}
 		if err == nil {
-			r = withPrincipal(r, p)
+			ctx, cancel := context.WithTimeout(r.Context(), l.cfg.RequestTimeout)
+			defer cancel()
+			r = withPrincipal(r.WithContext(ctx), p)
 			r.Body = http.MaxBytesReader(w, r.Body, l.cfg.MaxBodyBytes)
 			err = h(w, r)
 		}
@@ -77,6 +79,9 @@ func (l *Logic) writeError(w http.ResponseWriter, err error) int {
 	case errors.As(err, &he):
 	case errors.As(err, &ce):
 		he = &httpError{statusFor(ce.Code), ce}
+	case errors.Is(err, context.DeadlineExceeded):
+		l.log.Warn("api request timed out", "timeout", l.cfg.RequestTimeout, "err", err)
+		he = &httpError{http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "the store did not answer within %s; retry", l.cfg.RequestTimeout)}
 	default:
 		l.log.Error("api request failed", "err", err)
 		he = &httpError{http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "the store is unavailable; retry")}

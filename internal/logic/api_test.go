@@ -1,15 +1,19 @@
 package logic_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/leaktest"
+	"github.com/danmaku/danmaku/internal/logic"
 	"github.com/danmaku/danmaku/internal/stacktest"
 	"github.com/danmaku/danmaku/protocol"
 )
@@ -138,5 +142,41 @@ func TestPublishFields(t *testing.T) {
 	status, body = s.Do(t, "POST", "/v1/users/u1/messages", `{"messages":[{"type":"system","text":"hello you"}]}`)
 	if status != 200 {
 		t.Fatalf("push to user: %d %s", status, body)
+	}
+}
+
+// heldStore is the real bus with appends that never finish, as a store
+// that stopped answering would be.
+type heldStore struct{ *bus.Bus }
+
+func (heldStore) Append(ctx context.Context, _ string, _ []bus.Record) ([]uint64, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A request the store does not answer within RequestTimeout is answered
+// 503 unavailable, naming the timeout.
+func TestRequestTimeoutAnswersUnavailable(t *testing.T) {
+	b, err := bus.Open(t.Context(), bus.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	l, err := logic.New(logic.Config{Store: heldStore{b}, APIKeys: []string{"k"}, RequestTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/rooms/r/messages", strings.NewReader(`{"messages":[{"text":"x"}]}`))
+	req.Header.Set("Authorization", "Bearer k")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if e := apiError(t, body); resp.StatusCode != http.StatusServiceUnavailable || e.Code != protocol.CodeUnavailable || !strings.Contains(e.Message, "within 200ms") {
+		t.Errorf("held store: %d %s, want 503 unavailable naming the 200ms timeout", resp.StatusCode, body)
 	}
 }

@@ -17,6 +17,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxTextRunes:    100,
 		MaxBodyBytes:    1 << 20,
+		RequestTimeout:  10 * time.Second,
 		MaxDataBytes:    2048,
 		SendRate:        20,
 		SendWindow:      30 * time.Second,
@@ -39,6 +40,7 @@ func (c Config) withDefaults() (Config, error) {
 		missing,
 		defaults.Positive("MaxTextRunes", &c.MaxTextRunes, d.MaxTextRunes),
 		defaults.Positive("MaxBodyBytes", &c.MaxBodyBytes, d.MaxBodyBytes),
+		defaults.Positive("RequestTimeout", &c.RequestTimeout, d.RequestTimeout),
 		defaults.Positive("MaxDataBytes", &c.MaxDataBytes, d.MaxDataBytes),
 		defaults.Positive("SendWindow", &c.SendWindow, d.SendWindow),
 	)

@@ -53,6 +53,10 @@ type Config struct {
 	MaxTextRunes int
 	// MaxBodyBytes bounds an HTTP request body. 0 means the default.
 	MaxBodyBytes int64
+	// RequestTimeout bounds an HTTP API request's store and moderation
+	// calls: past it the request is answered 503 unavailable. 0 means the
+	// default.
+	RequestTimeout time.Duration
 	// MaxDataBytes bounds a message's data object. 0 means the default.
 	MaxDataBytes int
 	// Online returns a room's viewer count for GET /v1/rooms/{room}. nil
