@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./internal/relay
 	$(GO) test -run '^$$' -fuzz '^FuzzReports$$' -fuzztime $(FUZZTIME) ./internal/presence
 	$(GO) test -run '^$$' -fuzz '^FuzzConfigFile$$' -fuzztime $(FUZZTIME) ./internal/cli
+	$(GO) test -run '^$$' -fuzz '^FuzzSnapshot$$' -fuzztime $(FUZZTIME) ./internal/overview
 
 # nginx (Debian's) fronts the cluster in the load-balancer test
 # (internal/clustertest runs docs/nginx/danmaku.conf).

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/danmaku/danmaku/internal/auth"
@@ -25,6 +26,7 @@ import (
 	"github.com/danmaku/danmaku/internal/logic"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/internal/moderation"
+	"github.com/danmaku/danmaku/internal/overview"
 	"github.com/danmaku/danmaku/internal/presence"
 	"github.com/danmaku/danmaku/internal/relay"
 	"github.com/danmaku/danmaku/web"
@@ -121,6 +123,7 @@ type Server struct {
 	relay    *relay.Server                // logic's side of the relay, when clustered
 	sends    *relay.Client                // the gateway's side, when clustered
 	presence *presence.Table              // cluster-wide online counts, when clustered
+	overview *overview.Table              // every node's stats (this node's published)
 	console  atomic.Pointer[http.Handler] // the console at /admin/, with logic; set by startConsole
 	api      *http.Server                 // a logic node's own HTTP server
 	apiCh    chan error
@@ -130,7 +133,8 @@ type Server struct {
 	intCh    chan error
 	intAddr  string
 
-	fileKeys int // API keys read from APIKeyFile at start
+	fileKeys int    // API keys read from APIKeyFile at start
+	node     string // this node's id in presence, the relay and the stats
 }
 
 // StartServer starts a node and returns once it is serving.
@@ -147,13 +151,14 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	}
 	m.WatchBus(func() metrics.BusStats {
 		st := b.Conn().Stats()
-		return metrics.BusStats{InMsgs: st.InMsgs, InBytes: st.InBytes, OutMsgs: st.OutMsgs, OutBytes: st.OutBytes, Reconnects: st.Reconnects}
+		return metrics.BusStats{InMsgs: st.InMsgs, InBytes: st.InBytes, OutMsgs: st.OutMsgs, OutBytes: st.OutBytes, Reconnects: st.Reconnects, Connected: b.Conn().IsConnected()}
 	})
-	s := &Server{cfg: cfg, log: log, bus: b, filter: &filter.Holder{}, metrics: m}
+	s := &Server{cfg: cfg, log: log, bus: b, filter: &filter.Holder{}, metrics: m, node: nuid.Next()}
 	if err := s.start(ctx, m); err != nil {
 		_ = s.stop()
 		return nil, err
 	}
+	s.overview.SetAddr(s.addr)
 	return s, nil
 }
 
@@ -181,7 +186,7 @@ func (s *Server) start(ctx context.Context, m *metrics.Metrics) error {
 	// reports its rooms, and logic asks it for online counts.
 	var gw atomic.Pointer[gateway.Gateway]
 	if cfg.clustered() {
-		pc := presence.Config{Conn: b.Conn(), Logger: log.With("component", "presence")}
+		pc := presence.Config{Conn: b.Conn(), Node: s.node, Logger: log.With("component", "presence")}
 		if cfg.Role.hasGateway() {
 			pc.Local = func() map[string]int64 {
 				if g := gw.Load(); g != nil {
@@ -193,6 +198,20 @@ func (s *Server) start(ctx context.Context, m *metrics.Metrics) error {
 		if s.presence, err = presence.Start(pc); err != nil {
 			return err
 		}
+	}
+	oc := overview.Config{
+		Conn: b.Conn(), Registry: m.Registry, Role: cfg.Role.command(), Node: s.node, Version: Version,
+		Collect: cfg.Role.hasLogic(), Logger: log.With("component", "overview"),
+	}
+	if cfg.Role.hasGateway() {
+		oc.Rooms = func(fn func(string, int64, uint64)) {
+			if g := gw.Load(); g != nil {
+				g.EachRoom(fn)
+			}
+		}
+	}
+	if s.overview, err = overview.Start(oc); err != nil {
+		return err
 	}
 	if cfg.Role.hasLogic() {
 		if err := s.startLogic(m, verifier, func(room string) int64 {
@@ -262,11 +281,12 @@ func (s *Server) startLogic(m *metrics.Metrics, verifier *auth.Verifier, online 
 	lc.Online = online
 	lc.Moderation, lc.Filter, lc.ReloadFilter, lc.APIKeys = s.mod, s.filter, s.reloadFilter, keys
 	lc.PublicID, lc.DenyAnonymousSend, lc.Verifier = verifier.PublicID, !anonymous, verifier
+	lc.FilterFile, lc.Overview = cfg.BlockedWordsFile, s.overview
 	if s.logic, err = logic.New(lc); err != nil {
 		return err
 	}
 	if cfg.clustered() {
-		s.relay, err = relay.Serve(relay.ServerConfig{Conn: s.bus.Conn(), Logic: s.logic, Logger: log.With("component", "relay")})
+		s.relay, err = relay.Serve(relay.ServerConfig{Conn: s.bus.Conn(), Logic: s.logic, Node: s.node, Logger: log.With("component", "relay")})
 	}
 	return err
 }
@@ -624,6 +644,9 @@ func (s *Server) stop() error {
 	}
 	if s.presence != nil {
 		s.presence.Close()
+	}
+	if s.overview != nil {
+		s.overview.Close()
 	}
 	if s.internal != nil {
 		_ = s.internal.Close()

@@ -231,3 +231,18 @@ func WaitListening(t testing.TB, addr string, timeout time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// WaitFor polls cond every 20 ms until it holds, failing the test after
+// timeout with what it waited for: for what arrives over the network or
+// from another process, never for a timer of the code under test (those
+// are tested with testing/synctest).
+func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -90,6 +90,7 @@ func (r *room) flushLocked(now time.Time) {
 		msgs = msgs[n:]
 		r.env.metrics.Frames.Inc()
 		r.env.metrics.MessagesOut.Add(float64(n))
+		r.messages.Add(uint64(n))
 		r.env.metrics.BatchSize.Observe(float64(n))
 		r.inFlight += r.env.fanout.toRoom(r, task{
 			kind: taskBatch, room: r, frame: encodeBatch(r.name, batch),

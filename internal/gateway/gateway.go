@@ -130,6 +130,15 @@ func (g *Gateway) Online(room string) int64 { return g.withRemote(room, g.rooms.
 // presence reports.
 func (g *Gateway) LocalCounts() map[string]int64 { return g.rooms.counts() }
 
+// EachRoom calls fn for every room on this gateway with its viewers here
+// and the number of its messages this gateway has put into batches since
+// the room opened here (a room that closes and opens again starts from 0).
+// It is for the node stats, which turn the counts into rates. fn runs
+// outside the gateway's locks.
+func (g *Gateway) EachRoom(fn func(room string, viewers int64, messages uint64)) {
+	g.rooms.each(func(r *room) { fn(r.name, r.viewers.Load(), r.messages.Load()) })
+}
+
 func (g *Gateway) withRemote(room string, local int64) int64 {
 	if g.cfg.Presence == nil {
 		return local

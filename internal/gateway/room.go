@@ -55,6 +55,11 @@ type room struct {
 	viewers   atomic.Int64
 	viewersIn []atomic.Int32
 	replaced  bool // its load failed and a new room took its name; guarded by roomTable.mu
+	// messages counts the room's messages put into batches (what
+	// danmaku_messages_out_total counts for every room), for the node
+	// stats' messages per second of each room. Added to under room.mu,
+	// read anywhere.
+	messages atomic.Uint64
 
 	loaded  chan struct{} // closed when the recent history is loaded
 	loadErr error         // set before loaded is closed

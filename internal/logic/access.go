@@ -42,20 +42,24 @@ const (
 // Publishing messages and pushes to users need an API key or an admin
 // token, since they carry any user the caller names.
 var moderatorRoutes = map[string]scope{
-	"room":      scopePath,
-	"history":   scopePath,
-	"settings":  scopePath,
-	"mute":      scopePath,
-	"mutes":     scopePath,
-	"unmute":    scopePath,
-	"delete":    scopePath,
-	"ban":       scopePath,
-	"bans":      scopePath,
-	"unban":     scopePath,
-	"filter":    scopePath,
-	"broadcast": scopePath,
-	"whoami":    scopeListing,
-	"unknown":   scopeListing, // answered 404 like any other caller
+	"room":        scopePath,
+	"history":     scopePath,
+	"settings":    scopePath,
+	"mute":        scopePath,
+	"mutes":       scopePath,
+	"unmute":      scopePath,
+	"delete":      scopePath,
+	"ban":         scopePath,
+	"bans":        scopePath,
+	"unban":       scopePath,
+	"filter":      scopePath,
+	"filter_info": scopePath,
+	"filter_test": scopePath,
+	"nodes":       scopePath,
+	"broadcast":   scopePath,
+	"rooms":       scopeListing,
+	"whoami":      scopeListing,
+	"unknown":     scopeListing, // answered 404 like any other caller
 }
 
 // apiKey is one accepted key with its fingerprint, which the audit log
@@ -86,6 +90,11 @@ func (p principal) viaKey() bool { return p.keyFingerprint != "" }
 // allowsRoom reports whether the principal may see room in a listing.
 func (p principal) allowsRoom(room string) bool {
 	return p.viaKey() || p.identity.AllowsRoom(room)
+}
+
+// allRooms reports whether the principal may see every room.
+func (p principal) allRooms() bool {
+	return p.viaKey() || p.identity.Rooms == nil
 }
 
 // actor is the principal as the author of a moderation action: the record's

@@ -14,6 +14,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/danmaku/danmaku/internal/auth"
+	"github.com/danmaku/danmaku/internal/clustertest"
+	"github.com/danmaku/danmaku/internal/overview"
 	"github.com/danmaku/danmaku/internal/stacktest"
 )
 
@@ -99,6 +101,10 @@ func TestAPIRoles(t *testing.T) {
 		{"moderator", mod, "DELETE", "/v1/bans/" + victim, "", 204, ""},
 		{"moderator", mod, "POST", "/v1/broadcast", publishBody, 200, ""},
 		{"moderator", mod, "POST", "/v1/filter/reload", "", 200, ""},
+		{"moderator", mod, "GET", "/v1/filter", "", 200, ""},
+		{"moderator", mod, "POST", "/v1/filter/test", `{"text":"spam"}`, 200, ""},
+		{"moderator", mod, "GET", "/v1/nodes", "", 200, ""},
+		{"moderator", mod, "GET", "/v1/rooms", "", 200, ""},
 		{"moderator", mod, "POST", "/v1/rooms/theirs/messages", publishBody, 403, notForMods},
 		{"moderator", mod, "POST", "/v1/users/someone/messages", publishBody, 403, notForMods},
 		{"moderator", mod, "GET", "/v1/nothing", "", 404, "no such endpoint: GET /v1/nothing"},
@@ -119,11 +125,18 @@ func TestAPIRoles(t *testing.T) {
 		{"room moderator", roomMod, "POST", "/v1/mutes", mute, 403, notSiteWide},
 		{"room moderator", roomMod, "POST", "/v1/broadcast", publishBody, 403, notSiteWide},
 		{"room moderator", roomMod, "POST", "/v1/filter/reload", "", 403, notSiteWide},
+		{"room moderator", roomMod, "GET", "/v1/filter", "", 403, notSiteWide},
+		{"room moderator", roomMod, "POST", "/v1/filter/test", `{"text":"spam"}`, 403, notSiteWide},
+		{"room moderator", roomMod, "GET", "/v1/nodes", "", 403, notSiteWide},
+		{"room moderator", roomMod, "GET", "/v1/rooms", "", 200, ""},
+		{"room moderator", roomMod, "GET", "/v1/whoami", "", 200, ""},
 		{"room moderator", roomMod, "POST", "/v1/rooms/mine/messages", publishBody, 403, notForMods},
 
 		// Viewers have no business with the API.
 		{"viewer", viewerTok, "GET", "/v1/rooms/mine", "", 403, notViewers},
 		{"viewer", viewerTok, "GET", "/v1/nothing", "", 403, notViewers},
+		{"viewer", viewerTok, "GET", "/v1/rooms", "", 403, notViewers},
+		{"viewer", viewerTok, "GET", "/v1/whoami", "", 403, notViewers},
 	}
 	for _, c := range cases {
 		status, code, body := call(t, s, c.bearer, c.method, c.path, c.body)
@@ -256,5 +269,50 @@ func TestModerationIsAudited(t *testing.T) {
 	all := fmt.Sprint(recs)
 	if strings.Contains(all, stacktest.APIKey) || strings.Contains(all, mod) {
 		t.Error("an audit record carries the API key or the token")
+	}
+}
+
+// GET /v1/rooms lists a room moderator's rooms only, counted and cut after
+// the filter; everyone else sees them all.
+func TestRoomListFollowsTheRoomsClaim(t *testing.T) {
+	s, _, _ := jwtStack(t)
+	for _, room := range []string{"mine", "mine", "theirs", "theirs", "theirs", "other"} {
+		if _, err := clustertest.MustDial(t, s.WSURL).Join(room, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(bearer, query string) overview.RoomList {
+		t.Helper()
+		status, _, body := call(t, s, bearer, "GET", "/v1/rooms"+query, "")
+		var l overview.RoomList
+		if status != 200 || json.Unmarshal(body, &l) != nil {
+			t.Fatalf("GET /v1/rooms%s: %d %s", query, status, body)
+		}
+		return l
+	}
+	names := func(l overview.RoomList) string {
+		var n []string
+		for _, r := range l.Rooms {
+			n = append(n, fmt.Sprintf("%s:%d", r.Room, r.Online))
+		}
+		return fmt.Sprintf("%s total %d", strings.Join(n, " "), l.Total)
+	}
+	waitUntil(t, "three rooms listed", func() bool { return list(stacktest.APIKey, "").Total == 3 })
+	if got := names(list(stacktest.APIKey, "")); got != "theirs:3 mine:2 other:1 total 3" {
+		t.Errorf("an API key sees %s", got)
+	}
+	two := stacktest.Token(t, jwtSecret, jwt.MapClaims{"sub": "m", "role": "moderator", "rooms": []string{"mine", "other"}})
+	if got := names(list(two, "")); got != "mine:2 other:1 total 2" {
+		t.Errorf("a moderator of mine and other sees %s", got)
+	}
+	if got := names(list(two, "?limit=1")); got != "mine:2 total 2" {
+		t.Errorf("with limit 1: %s", got)
+	}
+	if got := names(list(two, "?q=thei")); got != " total 0" {
+		t.Errorf("searching for another's room: %s", got)
+	}
+	none := stacktest.Token(t, jwtSecret, jwt.MapClaims{"sub": "n", "role": "moderator", "rooms": []string{}})
+	if l := list(none, ""); l.Total != 0 || l.Rooms == nil {
+		t.Errorf("a moderator of no room sees %+v", l)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/filter"
+	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -25,6 +26,7 @@ func (l *Logic) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/users/{user}/messages", l.route("user", l.pushUser))
 	mux.HandleFunc("GET /v1/whoami", l.route("whoami", l.whoami))
 	l.moderationRoutes(mux)
+	l.overviewRoutes(mux)
 	mux.HandleFunc("/v1/", l.route("unknown", func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)}
 	}))
@@ -84,6 +86,7 @@ func (l *Logic) writeError(w http.ResponseWriter, err error) int {
 		he = &httpError{http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "the store did not answer within %s; retry", l.cfg.RequestTimeout)}
 	default:
 		l.log.Error("api request failed", "err", err)
+		l.metrics.StoreFailed(metrics.StoreErrorAPI)
 		he = &httpError{http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "the store is unavailable; retry")}
 	}
 	if he.err.RetryAfter > 0 {

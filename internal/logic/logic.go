@@ -15,6 +15,7 @@ import (
 	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/metrics"
 	"github.com/danmaku/danmaku/internal/moderation"
+	"github.com/danmaku/danmaku/internal/overview"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -91,6 +92,12 @@ type Config struct {
 	// ReloadFilter rereads the word list for POST /v1/filter/reload and
 	// returns its size; nil answers 503.
 	ReloadFilter func() (int, error)
+	// FilterFile is the word list's path, as GET /v1/filter shows it; ""
+	// for none.
+	FilterFile string
+	// Overview holds every node's stats for GET /v1/nodes and GET
+	// /v1/rooms. nil answers them with 503.
+	Overview *overview.Table
 	// DuplicateWindow refuses the same text from the same user within it.
 	// 0 means the default; negative disables the check.
 	DuplicateWindow time.Duration
@@ -142,6 +149,7 @@ func (l *Logic) Send(ctx context.Context, user protocol.User, msg *protocol.Clie
 	offsets, err := l.cfg.Store.Append(ctx, msg.Room, []bus.Record{l.finish(&body)})
 	if err != nil {
 		l.log.Warn("store append failed", "room", msg.Room, "err", err)
+		l.metrics.StoreFailed(metrics.StoreErrorWS)
 		return 0, "", protocol.Errorf(protocol.CodeUnavailable, "the message could not be stored; retry")
 	}
 	return offsets[0], body.ID, nil

@@ -21,6 +21,9 @@ const (
 	DropLiveGap DropReason = "live_gap"
 )
 
+// DropReasons lists every DropReason.
+var DropReasons = []DropReason{DropSlowConsumer, DropMessageRate, DropBadRequest, DropLiveGap}
+
 // CloseReason labels danmaku_closes_total.
 type CloseReason string
 
@@ -36,6 +39,22 @@ const (
 	CloseUnauthorized CloseReason = "unauthorized"    // 4501
 	CloseBanned       CloseReason = "banned"          // 4503
 )
+
+// CloseReasons lists every CloseReason.
+var CloseReasons = []CloseReason{CloseClient, CloseSlowConsumer, CloseIdle, CloseDrain, CloseProtocol,
+	CloseBadUTF8, CloseTooBig, CloseFlood, CloseUnauthorized, CloseBanned}
+
+// StoreErrorSource labels danmaku_store_errors_total: where a failed store
+// or bus operation came from.
+type StoreErrorSource string
+
+const (
+	StoreErrorWS  StoreErrorSource = "ws"  // a viewer's send that could not be stored
+	StoreErrorAPI StoreErrorSource = "api" // an API request whose store or bus call failed (answered 503)
+)
+
+// StoreErrorSources lists every StoreErrorSource.
+var StoreErrorSources = []StoreErrorSource{StoreErrorWS, StoreErrorAPI}
 
 // RefusalReason labels danmaku_conn_refusals_total: connections refused or
 // closed by identity and abuse limits.
@@ -62,6 +81,9 @@ const (
 
 // Drop counts one drop.
 func (m *Metrics) Drop(r DropReason) { m.Drops.WithLabelValues(string(r)).Inc() }
+
+// StoreFailed counts one failed store or bus operation.
+func (m *Metrics) StoreFailed(s StoreErrorSource) { m.StoreErrors.WithLabelValues(string(s)).Inc() }
 
 // Closed counts one closed connection.
 func (m *Metrics) Closed(r CloseReason) { m.Closes.WithLabelValues(string(r)).Inc() }
