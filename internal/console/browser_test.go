@@ -14,6 +14,7 @@ import (
 
 	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/browsertest"
+	"github.com/danmaku/danmaku/internal/clustertest"
 	"github.com/danmaku/danmaku/internal/stacktest"
 )
 
@@ -192,7 +193,6 @@ func TestRoomModeration(t *testing.T) {
 	if who := browsertest.Eval[string](p, `[...document.querySelectorAll('#feed li.msg')].find(li => li.dataset.user === `+jsString(alice)+`).querySelector('.author').textContent`); who != "Alice"+alice {
 		t.Errorf("author shown as %q, want Alice and %s", who, alice)
 	}
-	screenshot(t, p, "console-room.png")
 
 	// Delete: gone from the viewer's page and from the feed.
 	del := offsets[3]
@@ -213,6 +213,23 @@ func TestRoomModeration(t *testing.T) {
 	p.WaitFor("the mute in the room's list", `document.querySelector('#mutes li[data-user=`+jsString(alice)+`] .reason')?.textContent === 'calm down'`)
 	say(viewer, "am I muted?")
 	viewer.WaitFor("alice's send refused as muted", `document.getElementById('send-status').dataset.code === 'muted'`)
+
+	// A busier room for the picture, with the ban form open on a message.
+	status, body := s.Do(t, "POST", "/v1/rooms/"+room+"/messages", map[string]any{"messages": []map[string]any{
+		{"text": "前方高能！！！", "user": map[string]any{"id": "u_Xq3vKp0aLm2Ns8Tb1cYd4e", "name": "小明"}},
+		{"text": "this drop is insane", "user": map[string]any{"id": "u_Bw7Rt2yUi9Op4As6Df1gHj", "name": "bea"}},
+		{"text": "BUY CHEAP FOLLOWERS >>> example.com", "user": map[string]any{"id": "u_Zx5Cv8Bn1Mq4Wl7Er0Ty3u", "name": "promo_bot"}},
+		{"text": "2333333", "user": map[string]any{"id": "u_Kj6Hg3Fd9Sa2Lp5Oi8Uy1t", "name": "kenji"}},
+		{"text": "第一次来，好热闹", "user": map[string]any{"id": "u_Qa1Ws2Ed3Rf4Tg5Yh6Uj7i", "name": "路人甲"}},
+	}})
+	if status != 200 {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	spam := `[...document.querySelectorAll('#feed li.msg')].find(li => li.dataset.user === 'u_Zx5Cv8Bn1Mq4Wl7Er0Ty3u')`
+	p.WaitFor("the busier room", spam)
+	p.Do("open a ban form", chromedp.Evaluate[chromedp.Void](spam+`.querySelector('.act-ban').click()`), chromedp.SendKeys(chromedp.CSS(`form.act-form-ban .act-reason`), "spam links"))
+	screenshot(t, p, "console-room.png")
+	p.Do("close the ban form", chromedp.Evaluate[chromedp.Void](`document.querySelector('form.act-form-ban .quiet').click()`))
 
 	// Unmute from the list.
 	p.Do("unmute", chromedp.Evaluate[chromedp.Void](`document.querySelector('#mutes li[data-user=`+jsString(alice)+`] button').click()`))
@@ -317,4 +334,110 @@ func TestConsoleOnInternalAddress(t *testing.T) {
 		offsets := s.Publish(t, "inside", "seen from inside")
 		p.WaitFor("the message in the feed", feedRow(offsets[0]))
 	}
+}
+
+// join connects viewers to rooms (a room named twice gets two).
+func join(t *testing.T, s *stacktest.Stack, rooms ...string) {
+	t.Helper()
+	for _, room := range rooms {
+		if _, err := clustertest.MustDial(t, s.WSURL).Join(room, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The overview follows the node second by second: its table, its totals
+// and the charts, which gain a sample a second and draw the messages.
+func TestOverview(t *testing.T) {
+	s := node(t)
+	join(t, s, "ov-a", "ov-a", "ov-b")
+	b := newBrowser(t)
+	p := openConsole(t, b, s, s.APIKey)
+	p.WaitFor("the node's row", `document.querySelectorAll('#ov-nodes tbody tr').length === 1`)
+	p.WaitFor("three connections in two rooms",
+		`document.querySelector('[data-card="connections"] .value').textContent === '3' && document.querySelector('[data-card="rooms"] .value').textContent === '2'`)
+	row := browsertest.Eval[[]string](p, `[...document.querySelectorAll('#ov-nodes tbody tr td')].map(td => td.textContent)`)
+	if len(row) != 14 || row[1] != "serve" || row[2] != strings.TrimPrefix(s.URL, "http://") || row[6] != "3" || row[13] != "connected" {
+		t.Errorf("node row %q", row)
+	}
+	samples := `Number(document.querySelector('[data-chart="messagesInPerSec"]').dataset.samples || 0)`
+	first := browsertest.Eval[int](p, samples)
+	p.WaitFor("the charts to gain samples", fmt.Sprintf(`%s >= %d`, samples, first+2))
+	for i := range 30 {
+		s.Publish(t, "ov-a", fmt.Sprintf("message %d", i))
+	}
+	p.WaitFor("the messages on the chart and the cards",
+		`document.querySelector('[data-card="messages in/s"] .value').textContent !== '0' && document.querySelector('[data-chart="deliveriesPerSec"] path').getAttribute('d').includes('L')`)
+	p.WaitFor("a latency", `document.querySelector('[data-card="p99 publish → write"] .value').textContent.endsWith('ms')`)
+	if drops := browsertest.Eval[string](p, `document.getElementById('ov-closes').textContent`); !strings.Contains(drops, "slow_consumer") {
+		t.Errorf("closes by reason: %q", drops)
+	}
+	screenshot(t, p, "console-overview.png")
+}
+
+// The rooms screen lists the busiest rooms, searches and sorts them, and
+// opens one.
+func TestRoomsScreen(t *testing.T) {
+	s := node(t)
+	join(t, s, "big-room", "big-room", "big-room", "small-room", "chatty")
+	b := newBrowser(t)
+	p := openConsole(t, b, s, s.APIKey)
+	goTo(p, "#/rooms", "rooms")
+	rooms := `[...document.querySelectorAll('#rooms-table tbody tr[data-room]')].map(tr => tr.dataset.room + ':' + tr.children[1].textContent).join(' ')`
+	p.WaitFor("three rooms by online count", rooms+` === 'big-room:3 chatty:1 small-room:1'`)
+	// chatty talks all along: a room's rate is that of its last second.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				if status, body := s.Do(t, "POST", "/v1/rooms/chatty/messages", fmt.Sprintf(`{"messages":[{"text":"chat %d"}]}`, i)); status != 200 {
+					t.Errorf("publish: %d %s", status, body)
+					return
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	p.Do("sort by rate", chromedp.SetValue(chromedp.ID("rooms-sort"), "rate"), chromedp.Evaluate[chromedp.Void](`document.getElementById('rooms-sort').dispatchEvent(new Event('change'))`))
+	p.WaitFor("chatty first by messages/s", `document.querySelector('#rooms-table tbody tr[data-room]')?.dataset.room === 'chatty'`)
+	screenshot(t, p, "console-rooms.png")
+	p.Do("search", chromedp.SendKeys(chromedp.ID("rooms-q"), "room"))
+	p.WaitFor("the rooms with room in their name", `[...document.querySelectorAll('#rooms-table tbody tr[data-room]')].map(tr => tr.dataset.room).sort().join(' ') === 'big-room small-room'`)
+	if total := browsertest.Eval[string](p, `document.getElementById('rooms-total').textContent`); total != "2 rooms" {
+		t.Errorf("total %q", total)
+	}
+	p.Do("open big-room", chromedp.Click(chromedp.CSS(`#rooms-table tr[data-room="big-room"] a`)))
+	p.WaitFor("big-room's screen", `document.body.dataset.screen === 'room' && document.getElementById('room-title').textContent === '#big-room'`)
+}
+
+// The filter screen: its size and mode, the test box, the reload.
+func TestFilterScreen(t *testing.T) {
+	s := node(t)
+	b := newBrowser(t)
+	p := openConsole(t, b, s, s.APIKey)
+	goTo(p, "#/filter", "filter")
+	p.WaitFor("the word count", `document.getElementById('filter-words').textContent === '1' && document.getElementById('filter-mode').textContent === 'reject'`)
+	if file := browsertest.Eval[string](p, `document.getElementById('filter-file').textContent`); !strings.HasSuffix(file, "words.txt") {
+		t.Errorf("file %q", file)
+	}
+	check := func(text, want string) {
+		t.Helper()
+		p.Do("check "+text,
+			chromedp.SetValue(chromedp.ID("filter-text"), text),
+			chromedp.Click(chromedp.CSS(`#filter-test button[type="submit"]`)),
+		)
+		p.WaitFor("the verdict on "+text, `document.getElementById('filter-result').textContent === `+jsString(want))
+	}
+	check("hello there", "Passes: it holds no blocked word.")
+	check("buy ＳＰＡＭ now", "Refused: a viewer sending it gets blocked_content. Masked, it would read: buy **** now")
+	screenshot(t, p, "console-filter.png")
+	p.Do("reload", chromedp.Click(chromedp.ID("filter-reload")))
+	p.WaitFor("the reload's answer", `document.getElementById('filter-reload-result').textContent === 'Reloaded: 1 word.'`)
+	p.Do("check an empty text", chromedp.SetValue(chromedp.ID("filter-text"), "   "), chromedp.Click(chromedp.CSS(`#filter-test button[type="submit"]`)))
+	p.WaitFor("the API's error", `document.getElementById('filter-test-error').textContent === 'text is empty'`)
 }

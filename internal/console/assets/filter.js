@@ -26,7 +26,7 @@ async function load() {
   try {
     const info = await api('GET', '/v1/filter');
     showError($('filter-error'), null);
-    show(info.words, info.file);
+    show(info.words, info.file, info.mode);
   } catch (e) {
     showError($('filter-error'), e);
   }
@@ -35,10 +35,12 @@ async function load() {
 /**
  * @param {number} words
  * @param {string} [file]
+ * @param {string} [mode]  reject or mask
  */
-function show(words, file) {
+function show(words, file, mode) {
   $('filter-words').textContent = formatCount(words);
   if (file !== undefined) $('filter-file').textContent = file || 'none (no --blocked-words-file)';
+  if (mode !== undefined) $('filter-mode').textContent = mode;
 }
 
 async function check() {
@@ -49,10 +51,8 @@ async function check() {
     showError($('filter-test-error'), null);
     out.hidden = false;
     out.dataset.pass = String(!!r.pass);
-    out.textContent = r.pass
-      ? 'Passes: no blocked word.'
-      : `Blocked. In mask mode it would read: ${r.masked ?? ''}`;
-    show(r.words);
+    out.textContent = verdict(r);
+    show(r.words, undefined, r.mode);
   } catch (e) {
     out.hidden = true;
     showError($('filter-test-error'), e);
@@ -65,7 +65,7 @@ async function reload() {
   try {
     const r = await api('POST', '/v1/filter/reload');
     showError($('filter-reload-error'), null);
-    setStatus($('filter-reload-result'), `Reloaded: ${formatCount(r.words)} words.`);
+    setStatus($('filter-reload-result'), `Reloaded: ${formatCount(r.words)} ${r.words === 1 ? 'word' : 'words'}.`);
     show(r.words);
   } catch (e) {
     setStatus($('filter-reload-result'), '');
@@ -73,4 +73,14 @@ async function reload() {
   } finally {
     btn.disabled = false;
   }
+}
+
+/**
+ * What the send pipeline would do with the text.
+ * @param {{pass: boolean, masked: string, mode: string}} r
+ */
+function verdict(r) {
+  if (r.pass) return 'Passes: it holds no blocked word.';
+  if (r.mode === 'mask') return `Goes out masked: ${r.masked}`;
+  return `Refused: a viewer sending it gets blocked_content. Masked, it would read: ${r.masked}`;
 }

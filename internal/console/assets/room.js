@@ -140,6 +140,7 @@ function connectFeed() {
 
 /** @param {import('./lib/danmaku.js').DanmakuMessage} m */
 function addToFeed(m) {
+  $('room-offset').textContent = `offset ${formatCount(m.offset)}`;
   const feed = $('feed');
   const follow = atBottom(feed);
   feed.append(messageRow(m));
