@@ -95,7 +95,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	for name, body := range web.ClientModules() {
 		h.add("lib/"+name, body)
 	}
-	cfgJSON, _ := json.Marshal(page{WS: cfg.WS}) // a struct of strings cannot fail
+	cfgJSON, _ := json.Marshal(page(cfg)) // a struct of strings cannot fail
 	h.files["config.json"] = file{contentType: "application/json", body: cfgJSON}
 	h.files[""] = h.files["index.html"]
 	return h, nil
