@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/lesismal/nbio"
@@ -65,10 +66,12 @@ func (g *Gateway) startEngine(addr string, handler http.Handler) error {
 		return fmt.Errorf("gateway: listen %s: %w", addr, err)
 	}
 	g.addr = ln.Addr()
+	g.exec = newExecutor(runtime.GOMAXPROCS(0)*1024, g.log)
 	engine := nbhttp.NewEngine(nbhttp.Config{
-		Name:    "danmaku",
-		Network: "tcp",
-		Addrs:   []string{addr},
+		Name:           "danmaku",
+		ServerExecutor: g.exec.Go,
+		Network:        "tcp",
+		Addrs:          []string{addr},
 		Listen: func(string, string) (net.Listener, error) {
 			return ln, nil
 		},

@@ -27,6 +27,7 @@ type Gateway struct {
 	upgrader  *websocket.Upgrader
 	admission *admission
 	engine    *nbhttp.Engine
+	exec      *executor // runs the engine's callbacks; set with engine
 	addr      net.Addr
 
 	fanout *fanout
@@ -164,6 +165,7 @@ func (g *Gateway) Close() error {
 	g.workers.cancel()
 	if g.engine != nil {
 		stopEngine(g.engine, g.log)
+		g.exec.close()
 	}
 	g.rooms.closeAll()
 	g.workers.wait()
