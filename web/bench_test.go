@@ -70,18 +70,18 @@ func runBenchPage(t testing.TB, b *browser, base string, rate, seconds int, unli
 	if unlimited {
 		url += "&unlimited=1"
 	}
-	p := b.open(t, url)
+	p := b.Open(t, url)
 	limit := time.Duration(seconds+30) * time.Second
-	p.waitForWithin("the measured window", `window.__danmakuBenchPhase === 'measuring'`, limit)
+	p.WaitForWithin("the measured window", `window.__danmakuBenchPhase === 'measuring'`, limit)
 	pid := 0
-	if proc := chromedp.FromContext(b.ctx).Browser.Process(); proc != nil {
+	if proc := chromedp.FromContext(b.Context()).Browser.Process(); proc != nil {
 		pid = proc.Pid
 	}
 	if *benchNice != 0 && pid != 0 {
 		reniceTree(pid, *benchNice)
 	}
 	cpu0, frames0 := threadCPU(pid), eval[float64](p, `window.__danmaku.loop.frames`)
-	p.waitForWithin("the benchmark result", `document.getElementById('bench-result').dataset.done === '1'`, limit)
+	p.WaitForWithin("the benchmark result", `document.getElementById('bench-result').dataset.done === '1'`, limit)
 	cpu1, frames1 := threadCPU(pid), eval[float64](p, `window.__danmaku.loop.frames`)
 	raw := eval[string](p, `document.getElementById('bench-result').textContent`)
 	var r benchResult

@@ -1,48 +1,31 @@
 package web_test
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
-	"github.com/chromedp/chromedp"
+	"github.com/danmaku/danmaku/internal/browsertest"
 )
 
-// The browser tests drive Debian's chromium. It must be installed: a missing
-// browser fails the tests instead of skipping them, so that a green run
-// always means the page was really exercised.
+// The browser and its tabs are internal/browsertest's; what is here knows
+// the demo page.
+type (
+	browser = browsertest.Browser
+	tab     = browsertest.Tab
+)
 
-// chromiumPath finds the browser: $DANMAKU_CHROMIUM, then the usual names.
-func chromiumPath(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("DANMAKU_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found: the browser tests need it. Install it with `make chromium` " +
-		"(as root: apt-get update && apt-get install -y chromium), or point DANMAKU_CHROMIUM at a Chrome binary")
-	return ""
-}
+// pageState describes the demo page for the failure message of a wait.
+const pageState = `JSON.stringify({
+	state: window.__danmaku?.client?.state,
+	stats: window.__danmaku?.client?.stats,
+	render: window.__danmaku?.renderer?.stats,
+	status: document.getElementById('send-status')?.textContent,
+	conn: document.getElementById('st-conn')?.textContent,
+	list: [...document.querySelectorAll('#dm-list li')].slice(-20).map(li => (li.dataset.offset || '-') + ':' + li.textContent),
+})`
 
-// browser is one headless chromium for one test, with a fresh profile.
-type browser struct {
-	t   testing.TB
-	ctx context.Context // the browser's first tab; tabs are its children
-}
-
-// newBrowser starts chromium. It stops when the test ends, or after limit.
+// newBrowser starts chromium for the demo page. It stops when the test
+// ends, or after limit.
 func newBrowser(t testing.TB, limit time.Duration) *browser {
 	t.Helper()
 	return newBrowserSized(t, limit, 1280, 800)
@@ -51,198 +34,25 @@ func newBrowser(t testing.TB, limit time.Duration) *browser {
 // newBrowserSized starts chromium with windows of width×height CSS px.
 func newBrowserSized(t testing.TB, limit time.Duration, width, height int) *browser {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests run as root in containers
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(width, height),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// Shared memory stays in /dev/shm: with disable-dev-shm-usage it
-		// would be files in /tmp, which stall when other jobs hit the disk.
-		chromedp.Flag("disable-dev-shm-usage", false),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.Flag("hide-scrollbars", true),
-	}
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), limit)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return &browser{t: t, ctx: bctx}
-}
-
-// tab is one page in its own window (so it is visible and gets animation
-// frames), with its uncaught exceptions, console errors and dialogs recorded.
-type tab struct {
-	t   testing.TB
-	ctx context.Context
-
-	mu         sync.Mutex // guards the fields below
-	exceptions []string
-	dialogs    []string
-}
-
-// open opens url in a new tab, in a window of its own so that it is visible.
-func (b *browser) open(t testing.TB, url string) *tab {
-	t.Helper()
-	return b.openTab(t, url, true)
-}
-
-// openTab opens url in a new tab; without newWindow the tab joins the
-// browser's first window, where it is hidden whenever another tab of that
-// window is active.
-func (b *browser) openTab(t testing.TB, url string, newWindow bool) *tab {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewWindow(newWindow))
-	t.Cleanup(cancel)
-	p := &tab{t: t, ctx: ctx}
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("open tab: %v", err)
-	}
-	err := chromedp.Listen(ctx, func(ev any) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			p.exceptions = append(p.exceptions, exceptionText(ev))
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var parts []string
-				for _, a := range ev.Args {
-					parts = append(parts, string(a.Value)+a.Description)
-				}
-				p.exceptions = append(p.exceptions, "console.error: "+strings.Join(parts, " "))
-			}
-		case *page.EventJavascriptDialogOpening:
-			p.dialogs = append(p.dialogs, string(ev.Type)+": "+ev.Message)
-		}
-	})
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	t.Cleanup(func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, e := range p.exceptions {
-			t.Errorf("page error: %s", e)
-		}
-	})
-	// A page load that fails in the network stack (net::ERR_…) is tried
-	// again: on a loaded host Chromium has been seen to fail a first
-	// connection to a server that was already serving. A server that keeps
-	// refusing still fails the test.
-	for attempt := 1; ; attempt++ {
-		err := chromedp.Do(p.ctx, chromedp.Navigate(url))
-		if err == nil {
-			break
-		}
-		if attempt == 3 || !strings.Contains(err.Error(), "net::ERR_") {
-			t.Fatalf("navigate to %s: %v", url, err)
-		}
-		t.Logf("navigate to %s: %v; trying again", url, err)
-		time.Sleep(200 * time.Millisecond)
-	}
-	return p
-}
-
-func exceptionText(ev *runtime.EventExceptionThrown) string {
-	d := ev.ExceptionDetails
-	if d.Exception != nil && d.Exception.Description != "" {
-		return d.Exception.Description
-	}
-	return fmt.Sprintf("%s at %s:%d", d.Text, d.URL, d.LineNumber+1)
-}
-
-// do runs actions, failing the test on error.
-func (p *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	p.t.Helper()
-	if err := chromedp.Do(p.ctx, actions...); err != nil {
-		p.t.Fatalf("%s: %v", what, err)
-	}
+	b := browsertest.NewSized(t, limit, width, height)
+	b.Debug = pageState
+	return b
 }
 
 // eval evaluates a JavaScript expression (awaiting promises) and decodes its value.
 func eval[T any](p *tab, expr string) T {
-	p.t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		p.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// waitFor polls a JavaScript condition until it is truthy, up to 20 s.
-func (p *tab) waitFor(what, cond string) {
-	p.t.Helper()
-	p.waitForWithin(what, cond, 20*time.Second)
-}
-
-// waitForWithin polls a JavaScript condition until it is truthy, up to limit.
-func (p *tab) waitForWithin(what, cond string, limit time.Duration) {
-	p.t.Helper()
-	_, err := chromedp.Run(p.ctx, chromedp.Poll[bool]("!!("+cond+")",
-		chromedp.WithPollingInterval(25*time.Millisecond),
-		chromedp.WithPollingTimeout(limit)))
-	if err != nil {
-		if errors.Is(err, chromedp.ErrPollingTimeout) {
-			p.t.Fatalf("timed out waiting for %s (%s)\npage state: %s", what, cond, p.debugState())
-		}
-		p.t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
-// debugState describes the page for failure messages.
-func (p *tab) debugState() string {
-	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`JSON.stringify({
-		state: window.__danmaku?.client?.state,
-		stats: window.__danmaku?.client?.stats,
-		render: window.__danmaku?.renderer?.stats,
-		status: document.getElementById('send-status')?.textContent,
-		conn: document.getElementById('st-conn')?.textContent,
-		list: [...document.querySelectorAll('#dm-list li')].slice(-20).map(li => (li.dataset.offset || '-') + ':' + li.textContent),
-	})`))
-	if err != nil {
-		return "unavailable: " + err.Error()
-	}
-	return v
-}
-
-// dialogCount returns how many JavaScript dialogs (alert and the like) opened.
-func (p *tab) dialogCount() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.dialogs...)
+	p.T().Helper()
+	return browsertest.Eval[T](p, expr)
 }
 
 // waitJoined waits until the page's client is connected and in its room.
-func (p *tab) waitJoined() {
-	p.t.Helper()
-	p.waitFor("the page to join its room", `(() => {
-		const d = window.__danmaku;
-		return d && d.client.state === 'open' && d.client.resume.position(d.room) !== null &&
-			!d.client.resume.isAwaiting(d.room);
-	})()`)
+func waitJoined(p *tab) {
+	p.T().Helper()
+	p.WaitFor("the page to join its room", browsertest.DemoJoined)
 }
 
 // listOffsets returns the offsets in the comment list, in DOM order.
-func (p *tab) listOffsets() []uint64 {
-	p.t.Helper()
+func listOffsets(p *tab) []uint64 {
+	p.T().Helper()
 	return eval[[]uint64](p, `[...document.querySelectorAll('#dm-list li[data-offset]')].map(li => Number(li.dataset.offset))`)
 }

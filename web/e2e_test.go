@@ -32,21 +32,21 @@ func jsString(s string) string {
 func TestCommentFromOnePageShowsInAnother(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
-	alice := b.open(t, pageURL(s, "e2e-two"))
-	bob := b.open(t, pageURL(s, "e2e-two"))
-	alice.waitJoined()
-	bob.waitJoined()
+	alice := b.Open(t, pageURL(s, "e2e-two"))
+	bob := b.Open(t, pageURL(s, "e2e-two"))
+	waitJoined(alice)
+	waitJoined(bob)
 
 	const text = "hello from alice 👋"
-	alice.do("type and send",
+	alice.Do("type and send",
 		chromedp.SendKeys(chromedp.ID("dm-input"), text),
 		chromedp.Click(chromedp.ID("dm-send")),
 	)
 	// Bob's stage shows it, with the offset the server gave it.
 	sel := `[...document.querySelectorAll('.dm-layer .dm-item[data-offset]')].find(el => el.textContent === ` + jsString(text) + `)`
-	bob.waitFor("alice's comment on bob's stage", sel)
+	bob.WaitFor("alice's comment on bob's stage", sel)
 	// Alice sees her own comment outlined, labelled with its offset once stored.
-	alice.waitFor("alice's own comment, outlined and acknowledged",
+	alice.WaitFor("alice's own comment, outlined and acknowledged",
 		`(() => { const el = [...document.querySelectorAll('.dm-layer .dm-item.dm-own')].find(el => el.textContent === `+jsString(text)+`); return el && el.dataset.offset; })()`)
 	offA := eval[string](alice, `[...document.querySelectorAll('.dm-item.dm-own')].find(el => el.textContent === `+jsString(text)+`).dataset.offset`)
 	offB := eval[string](bob, `(`+sel+`).dataset.offset`)
@@ -54,16 +54,16 @@ func TestCommentFromOnePageShowsInAnother(t *testing.T) {
 		t.Errorf("offsets differ: alice %s, bob %s", offA, offB)
 	}
 	// Alice's page draws it once, not again when the room echoes it.
-	alice.waitFor("the echo to be processed", `window.__danmaku.client.stats.received >= 1`)
+	alice.WaitFor("the echo to be processed", `window.__danmaku.client.stats.received >= 1`)
 	if n := eval[int](alice, `[...document.querySelectorAll('.dm-item')].filter(el => el.textContent === `+jsString(text)+`).length`); n != 1 {
 		t.Errorf("alice's stage shows her comment %d times, want once", n)
 	}
-	alice.waitFor("alice's comment in her list", `document.querySelectorAll('#dm-list li[data-offset="`+offA+`"]').length > 0`)
+	alice.WaitFor("alice's comment in her list", `document.querySelectorAll('#dm-list li[data-offset="`+offA+`"]').length > 0`)
 	if n := eval[int](alice, `document.querySelectorAll('#dm-list li[data-offset="`+offA+`"]').length`); n != 1 {
 		t.Errorf("alice's list shows her comment %d times, want once", n)
 	}
 	// Alice is a guest: her comment is from "guest" in her list as in bob's.
-	bob.waitFor("alice's comment in bob's list", `document.querySelector('#dm-list li[data-offset="`+offA+`"]')`)
+	bob.WaitFor("alice's comment in bob's list", `document.querySelector('#dm-list li[data-offset="`+offA+`"]')`)
 	for _, p := range []*tab{alice, bob} {
 		if who := eval[string](p, `document.querySelector('#dm-list li[data-offset="`+offA+`"] .dm-li-user').textContent`); who != "guest" {
 			t.Errorf("a guest's comment is labelled %q, want guest", who)
@@ -86,8 +86,8 @@ func TestAPIMessageRendersAsText(t *testing.T) {
 func testAPIMessageRendersAsText(t *testing.T, engine string) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
-	p := b.open(t, pageURL(s, "e2e-xss")+"&engine="+engine)
-	p.waitJoined()
+	p := b.Open(t, pageURL(s, "e2e-xss")+"&engine="+engine)
+	waitJoined(p)
 	if got := eval[string](p, `window.__danmaku.renderer.engine`); got != engine {
 		t.Fatalf("renderer engine %q, want %q", got, engine)
 	}
@@ -96,7 +96,7 @@ func testAPIMessageRendersAsText(t *testing.T, engine string) {
 	const script = `<script>alert(2)</script><b>bold</b>`
 	offsets := s.Publish(t, "e2e-xss", "pushed by the API", xss, script)
 	for i, text := range []string{"pushed by the API", xss, script} {
-		p.waitFor(fmt.Sprintf("message %d on the stage", i),
+		p.WaitFor(fmt.Sprintf("message %d on the stage", i),
 			fmt.Sprintf(`[...document.querySelectorAll('.dm-layer .dm-item')].some(el => el.dataset.offset === '%d' && el.textContent === %s)`, offsets[i], jsString(text)))
 	}
 	// Nothing but the renderer's own elements in its layer, and no element a
@@ -109,11 +109,11 @@ func testAPIMessageRendersAsText(t *testing.T, engine string) {
 	if got := eval[bool](p, `window.__xssFired === true`); got {
 		t.Error("the payload ran")
 	}
-	if d := p.dialogCount(); len(d) > 0 {
+	if d := p.Dialogs(); len(d) > 0 {
 		t.Errorf("dialogs opened: %v", d)
 	}
 	// The list shows it as text as well.
-	p.waitFor("the list entry", fmt.Sprintf(`document.querySelector('#dm-list li[data-offset="%d"] .dm-li-text')?.textContent === %s`, offsets[1], jsString(xss)))
+	p.WaitFor("the list entry", fmt.Sprintf(`document.querySelector('#dm-list li[data-offset="%d"] .dm-li-text')?.textContent === %s`, offsets[1], jsString(xss)))
 }
 
 // TestResumeAfterRestart: the server restarts; the page reconnects by itself
@@ -123,11 +123,11 @@ func TestResumeAfterRestart(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
 	const room = "e2e-resume"
-	p := b.open(t, pageURL(s, room))
-	p.waitJoined()
+	p := b.Open(t, pageURL(s, room))
+	waitJoined(p)
 
 	want := s.Publish(t, room, "before 1", "before 2", "before 3")
-	p.waitFor("the first messages", fmt.Sprintf(`document.querySelectorAll('#dm-list li[data-offset]').length >= %d`, len(want)))
+	p.WaitFor("the first messages", fmt.Sprintf(`document.querySelectorAll('#dm-list li[data-offset]').length >= %d`, len(want)))
 	connects := eval[int](p, `window.__danmaku.client.stats.connects`)
 
 	s.Restart(t)
@@ -136,15 +136,15 @@ func TestResumeAfterRestart(t *testing.T) {
 	if eval[int](p, `window.__danmaku.client.stats.connects`) > connects {
 		t.Log("the page reconnected before the messages sent while away: they arrive live, not through the resume")
 	}
-	p.waitFor("a new connection", fmt.Sprintf(`window.__danmaku.client.stats.connects > %d`, connects))
-	p.waitJoined()
+	p.WaitFor("a new connection", fmt.Sprintf(`window.__danmaku.client.stats.connects > %d`, connects))
+	waitJoined(p)
 	want = append(want, s.Publish(t, room, "after 1", "after 2")...)
 
-	p.waitFor("every message", fmt.Sprintf(`document.querySelectorAll('#dm-list li[data-offset]').length >= %d`, len(want)))
+	p.WaitFor("every message", fmt.Sprintf(`document.querySelectorAll('#dm-list li[data-offset]').length >= %d`, len(want)))
 	// Give a duplicate a chance to show up: wait until the last one is on
 	// the stage too, which comes after the list entry.
-	p.waitFor("the last message on the stage", fmt.Sprintf(`!!document.querySelector('.dm-item[data-offset="%d"]')`, want[len(want)-1]))
-	got := p.listOffsets()
+	p.WaitFor("the last message on the stage", fmt.Sprintf(`!!document.querySelector('.dm-item[data-offset="%d"]')`, want[len(want)-1]))
+	got := listOffsets(p)
 	if !slices.Equal(got, want) {
 		t.Fatalf("list offsets after restart:\n got %v\nwant %v", got, want)
 	}
@@ -167,8 +167,8 @@ func TestAPICommentsInHeaderListAndCard(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
 	const room = "e2e-labels"
-	p := b.open(t, pageURL(s, room))
-	p.waitJoined()
+	p := b.Open(t, pageURL(s, room))
+	waitJoined(p)
 
 	var offsets []uint64
 	var rates []string
@@ -182,12 +182,12 @@ func TestAPICommentsInHeaderListAndCard(t *testing.T) {
 	}
 
 	li := fmt.Sprintf(`#dm-list li[data-offset="%d"]`, offsets[0])
-	p.waitFor("the comment in the list", `document.querySelector('`+li+`')`)
+	p.WaitFor("the comment in the list", `document.querySelector('`+li+`')`)
 	if who := eval[string](p, `document.querySelector('`+li+` .dm-li-user').textContent`); who != "system" {
 		t.Errorf("the list labels an API comment without a user %q, want system", who)
 	}
-	p.do("open the comment card", chromedp.Click(chromedp.CSS(li)))
-	p.waitFor("the card", `!document.getElementById('dm-card').hidden`)
+	p.Do("open the comment card", chromedp.Click(chromedp.CSS(li)))
+	p.WaitFor("the card", `!document.getElementById('dm-card').hidden`)
 	if who := eval[string](p, `document.getElementById('dm-card-who').textContent`); who != "system" {
 		t.Errorf("the card labels it %q, want system", who)
 	}
@@ -198,28 +198,28 @@ func TestAPICommentsInHeaderListAndCard(t *testing.T) {
 func TestNackIsShown(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
-	p := b.open(t, pageURL(s, "e2e-nack"))
-	p.waitJoined()
+	p := b.Open(t, pageURL(s, "e2e-nack"))
+	waitJoined(p)
 
 	// The counter stops an over-long comment in the send bar.
 	long := strings.Repeat("长", 101)
-	p.do("type an over-long comment", chromedp.SendKeys(chromedp.ID("dm-input"), long))
-	p.waitFor("the counter to flag it", `document.getElementById('dm-counter').classList.contains('over') && document.getElementById('dm-send').disabled`)
+	p.Do("type an over-long comment", chromedp.SendKeys(chromedp.ID("dm-input"), long))
+	p.WaitFor("the counter to flag it", `document.getElementById('dm-counter').classList.contains('over') && document.getElementById('dm-send').disabled`)
 	if got := eval[string](p, `document.getElementById('dm-counter').textContent`); got != "101/100" {
 		t.Errorf("counter shows %q, want 101/100", got)
 	}
 	// Past the counter, the server refuses it.
-	p.do("send past the counter", chromedp.Evaluate[chromedp.Void](`window.__danmaku.sendText(`+jsString(long)+`)`))
-	p.waitFor("the too_long notice", `document.getElementById('send-status').dataset.code === 'too_long'`)
+	p.Do("send past the counter", chromedp.Evaluate[chromedp.Void](`window.__danmaku.sendText(`+jsString(long)+`)`))
+	p.WaitFor("the too_long notice", `document.getElementById('send-status').dataset.code === 'too_long'`)
 	msg := eval[string](p, `document.getElementById('send-status').textContent`)
 	if !strings.Contains(msg, "100") {
 		t.Errorf("notice %q does not say the limit", msg)
 	}
-	p.waitFor("the refused comment to leave the stage and be marked in the list",
+	p.WaitFor("the refused comment to leave the stage and be marked in the list",
 		`!document.querySelector('.dm-item.dm-own') && document.querySelector('#dm-list li[data-failed="too_long"]')`)
 	// Sent straight through the client, the nack is shown too.
-	p.do("send via the client", chromedp.Evaluate[chromedp.Void](`window.__danmaku.client.send(window.__danmaku.room, {text: 'x', mode: 'sideways'}).catch(() => {})`))
-	p.waitFor("the bad_request notice", `document.getElementById('send-status').dataset.code === 'bad_request'`)
+	p.Do("send via the client", chromedp.Evaluate[chromedp.Void](`window.__danmaku.client.send(window.__danmaku.room, {text: 'x', mode: 'sideways'}).catch(() => {})`))
+	p.WaitFor("the bad_request notice", `document.getElementById('send-status').dataset.code === 'bad_request'`)
 }
 
 // TestSettingsPersist: settings made in the panel survive a reload and take
@@ -228,10 +228,10 @@ func TestSettingsPersist(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
 	const room = "e2e-settings"
-	p := b.open(t, pageURL(s, room))
-	p.waitJoined()
+	p := b.Open(t, pageURL(s, room))
+	waitJoined(p)
 
-	p.do("change settings in the panel",
+	p.Do("change settings in the panel",
 		chromedp.Click(chromedp.ID("settings-btn")),
 		chromedp.WaitVisible(chromedp.ID("settings-panel")),
 		chromedp.Click(chromedp.CSS(`input[data-setting="hideTop"]`)),
@@ -239,10 +239,10 @@ func TestSettingsPersist(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-list="keywords"] button[type="submit"]`)),
 		chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector('select[data-setting="area"]'); el.value = '0.5'; el.dispatchEvent(new Event('change')); })()`),
 	)
-	p.waitFor("the keyword in the list", `document.querySelector('[data-list="keywords"] li')?.textContent.includes('spoiler')`)
+	p.WaitFor("the keyword in the list", `document.querySelector('[data-list="keywords"] li')?.textContent.includes('spoiler')`)
 
-	p.do("reload", chromedp.Reload())
-	p.waitJoined()
+	p.Do("reload", chromedp.Reload())
+	waitJoined(p)
 	if !eval[bool](p, `document.querySelector('input[data-setting="hideTop"]').checked`) {
 		t.Error("hideTop was not kept")
 	}
@@ -267,8 +267,8 @@ func TestSettingsPersist(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("publish: %d %s", status, body)
 	}
-	p.waitFor("the fine comment", `[...document.querySelectorAll('.dm-item')].some(el => el.textContent === 'fine comment')`)
-	p.waitFor("the top comment in the list", `[...document.querySelectorAll('#dm-list .dm-li-text')].some(el => el.textContent === 'on top')`)
+	p.WaitFor("the fine comment", `[...document.querySelectorAll('.dm-item')].some(el => el.textContent === 'fine comment')`)
+	p.WaitFor("the top comment in the list", `[...document.querySelectorAll('#dm-list .dm-li-text')].some(el => el.textContent === 'on top')`)
 	if eval[bool](p, `[...document.querySelectorAll('.dm-item, #dm-list li')].some(el => el.textContent.includes('SPOILER'))`) {
 		t.Error("a comment with a blocked keyword is shown")
 	}
@@ -284,40 +284,40 @@ func TestHiddenTabSkipsOldComments(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
 	b := newBrowser(t, testLimit)
 	const room = "e2e-hidden"
-	p := b.openTab(t, pageURL(s, room), false)
-	p.waitJoined()
+	p := b.OpenTab(t, pageURL(s, room), false)
+	waitJoined(p)
 	// Hide it: bring the window's other tab (the browser's first) to the front.
 	activate := func(ctx context.Context) {
 		t.Helper()
 		id := chromedp.FromContext(ctx).Target.TargetID
-		if _, err := chromedp.CallBrowser(b.ctx, target.ActivateTarget, target.ActivateTargetParams{TargetID: id}); err != nil {
+		if _, err := chromedp.CallBrowser(b.Context(), target.ActivateTarget, target.ActivateTargetParams{TargetID: id}); err != nil {
 			t.Fatalf("activate tab: %v", err)
 		}
 	}
-	activate(b.ctx)
-	p.waitFor("the tab to be hidden", `document.visibilityState === 'hidden'`)
+	activate(b.Context())
+	p.WaitFor("the tab to be hidden", `document.visibilityState === 'hidden'`)
 	shown := eval[int](p, `window.__danmaku.renderer.stats.shown`)
 
 	old := s.Publish(t, room, "old 1", "old 2", "old 3")
-	p.waitFor("the old comments to arrive", fmt.Sprintf(`window.__danmaku.client.stats.received >= %d`, len(old)))
+	p.WaitFor("the old comments to arrive", fmt.Sprintf(`window.__danmaku.client.stats.received >= %d`, len(old)))
 	// Let them outlive their time on screen (8 s to scroll across), as a
 	// viewer who switched tabs for a while would.
 	start := time.Now()
-	p.waitForWithin("the old comments' time on screen to pass", `(() => {
+	p.WaitForWithin("the old comments' time on screen to pass", `(() => {
 		const t0 = window.__hiddenT0 ??= performance.now();
 		return performance.now() - t0 > 8500;
 	})()`, 30*time.Second)
 	fresh := s.Publish(t, room, "fresh 1", "fresh 2")
-	p.waitFor("the fresh comments to arrive", fmt.Sprintf(`window.__danmaku.client.stats.received >= %d`, len(old)+len(fresh)))
+	p.WaitFor("the fresh comments to arrive", fmt.Sprintf(`window.__danmaku.client.stats.received >= %d`, len(old)+len(fresh)))
 	if n := eval[int](p, `window.__danmaku.renderer.stats.shown`); n != shown {
 		t.Errorf("%d comments rendered while the tab was hidden", n-shown)
 	}
 	t.Logf("hidden for %v", time.Since(start).Round(time.Second))
 
-	activate(p.ctx)
-	p.waitFor("the tab to be visible", `document.visibilityState === 'visible'`)
+	activate(p.Context())
+	p.WaitFor("the tab to be visible", `document.visibilityState === 'visible'`)
 	for _, off := range fresh {
-		p.waitFor("a fresh comment on the stage", fmt.Sprintf(`!!document.querySelector('.dm-item[data-offset="%d"]')`, off))
+		p.WaitFor("a fresh comment on the stage", fmt.Sprintf(`!!document.querySelector('.dm-item[data-offset="%d"]')`, off))
 	}
 	for _, off := range old {
 		if eval[bool](p, fmt.Sprintf(`!!document.querySelector('.dm-item[data-offset="%d"]')`, off)) {
@@ -328,5 +328,5 @@ func TestHiddenTabSkipsOldComments(t *testing.T) {
 		t.Errorf("renderer counted %d stale comments, want at least %d", stale, len(old))
 	}
 	// They are still in the comment list: skipping is about the stage only.
-	p.waitFor("the old comments in the list", fmt.Sprintf(`!!document.querySelector('#dm-list li[data-offset="%d"]')`, old[0]))
+	p.WaitFor("the old comments in the list", fmt.Sprintf(`!!document.querySelector('#dm-list li[data-offset="%d"]')`, old[0]))
 }

@@ -25,6 +25,24 @@ import (
 //go:embed index.html *.css favicon.svg *.js
 var assets embed.FS
 
+// clientModules are the browser client and the modules it imports.
+var clientModules = []string{"danmaku.js", "backoff.js", "resume.js"}
+
+// ClientModules returns the browser client, danmaku.js, and the modules it
+// imports, by file name, for other pages of the binary that serve it from
+// their own path (the console at /admin/). The slices are copies.
+func ClientModules() map[string][]byte {
+	out := make(map[string][]byte, len(clientModules))
+	for _, name := range clientModules {
+		body, err := assets.ReadFile(name)
+		if err != nil {
+			panic(fmt.Sprintf("web: read %s: %v", name, err)) // the embed is checked at build time
+		}
+		out[name] = body
+	}
+	return out
+}
+
 // Options for the demo page handler. Zero values select the defaults named
 // in each field's comment.
 type Options struct {
@@ -107,24 +125,31 @@ func Handler(opts Options) http.Handler {
 	return h
 }
 
-func newAsset(name string, body []byte) *asset {
-	ext := path.Ext(name)
-	ct := mime.TypeByExtension(ext)
-	switch ext {
+// ContentType is the Content-Type the binary serves a web file named name
+// with: fixed for the types of its pages (.js, .html, .css, .svg), else
+// the host's mime table, else application/octet-stream.
+func ContentType(name string) string {
+	switch path.Ext(name) {
 	case ".js":
 		// Module scripts need a JavaScript MIME type; do not trust the host's
 		// mime tables for it.
-		ct = "text/javascript; charset=utf-8"
+		return "text/javascript; charset=utf-8"
 	case ".html":
-		ct = "text/html; charset=utf-8"
+		return "text/html; charset=utf-8"
 	case ".css":
-		ct = "text/css; charset=utf-8"
+		return "text/css; charset=utf-8"
 	case ".svg":
-		ct = "image/svg+xml"
+		return "image/svg+xml"
 	}
-	if ct == "" {
-		ct = "application/octet-stream"
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		return ct
 	}
+	return "application/octet-stream"
+}
+
+func newAsset(name string, body []byte) *asset {
+	ext := path.Ext(name)
+	ct := ContentType(name)
 	sum := sha256.Sum256(body)
 	tag := hex.EncodeToString(sum[:8])
 	a := &asset{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +165,35 @@ func TestHandlerMethods(t *testing.T) {
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s: status %d, Allow %q", m, resp.StatusCode, resp.Header.Get("Allow"))
 		}
+	}
+}
+
+// ClientModules holds danmaku.js and everything it imports, transitively,
+// so that a page serving them from its own path gets a working client.
+func TestClientModulesAreComplete(t *testing.T) {
+	mods := web.ClientModules()
+	importRE := regexp.MustCompile(`(?m)^import .* from '\./([a-z-]+\.js)';`)
+	seen := map[string]bool{}
+	queue := []string{"danmaku.js"}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		src, ok := mods[name]
+		if !ok {
+			t.Fatalf("ClientModules lacks %s", name)
+		}
+		if !bytes.Equal(src, body(t, get(t, web.Handler(web.Options{}), http.MethodGet, "/"+name, nil))) {
+			t.Errorf("%s differs from the one the demo page serves", name)
+		}
+		for _, m := range importRE.FindAllSubmatch(src, -1) {
+			queue = append(queue, string(m[1]))
+		}
+	}
+	if len(seen) != len(mods) {
+		t.Errorf("ClientModules has %d files, the client needs %d: %v", len(mods), len(seen), seen)
 	}
 }

@@ -50,8 +50,8 @@ func TestScreenshot(t *testing.T) {
 	b := newBrowser(t, testLimit)
 	const room = "e2e-screenshot"
 	// The DOM surface: the checks below read the comments' positions.
-	p := b.open(t, pageURL(s, room)+"&engine=dom")
-	p.waitJoined()
+	p := b.Open(t, pageURL(s, room)+"&engine=dom")
+	waitJoined(p)
 	dir := t.ArtifactDir()
 
 	for i, round := range screenshotComments {
@@ -64,30 +64,30 @@ func TestScreenshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Let this round travel a little before the next.
-		p.waitFor(fmt.Sprintf("round %d to move in", i), fmt.Sprintf(`(() => {
+		p.WaitFor(fmt.Sprintf("round %d to move in", i), fmt.Sprintf(`(() => {
 			const el = document.querySelector('.dm-item[data-offset="%d"]');
 			const stage = document.getElementById('stage').getBoundingClientRect();
 			return el && el.getBoundingClientRect().left < stage.right - 170;
 		})()`, resp.Offsets[0]))
 		if i == 0 {
-			p.do("type an own comment",
+			p.Do("type an own comment",
 				chromedp.SendKeys(chromedp.ID("dm-input"), "my own comment has an outline"),
 				chromedp.Click(chromedp.ID("dm-send")),
 			)
 		}
 	}
-	p.waitFor("the own comment to be stored, and the send bar to cool down", `(() => {
+	p.WaitFor("the own comment to be stored, and the send bar to cool down", `(() => {
 		return document.querySelector('.dm-item.dm-own[data-offset]') &&
 			document.getElementById('dm-send').textContent === 'Send';
 	})()`)
-	wide, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	wide, err := chromedp.Run(p.Context(), chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}
 	save(t, filepath.Join(dir, "demo.png"), wide)
 
-	p.do("phone-sized viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
-	p.waitFor("the phone layout", `document.querySelector('.layout').getBoundingClientRect().width <= 390`)
+	p.Do("phone-sized viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	p.WaitFor("the phone layout", `document.querySelector('.layout').getBoundingClientRect().width <= 390`)
 	if over := eval[int](p, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
 		t.Errorf("the phone layout is %d px wider than the screen", over)
 	}
@@ -96,7 +96,7 @@ func TestScreenshot(t *testing.T) {
 			t.Errorf("#%s sticks out of a 390 px screen (right edge at %.0f)", id, w)
 		}
 	}
-	phone, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	phone, err := chromedp.Run(p.Context(), chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 # web/web.mk: targets for the browser client and demo page. Included by the
 # root Makefile; run from the repository root.
 #
-#   make web-test    Node unit tests of the JS modules (node:test, no npm packages, offline)
+#   make web-test    Node unit tests of the JS modules of web/ and of the console (internal/console) (node:test, no npm packages, offline)
 #   make chromium    installs Debian's chromium for the browser tests (root), or says how
 #   make node        installs Node.js (>= 18) for web-test (root), or says how
 #   make web-bench   renderer flood benchmark in headless chromium (see web/BENCHMARKS-web.md)
@@ -23,7 +23,7 @@ WEB_TYPESCRIPT    ?= typescript@5.6.3
 # The test files are named explicitly: Node 20 takes a directory, later
 # versions take glob patterns, and both accept a list of files.
 web-test: node
-	$(NODE) --test web/test/*.test.js
+	$(NODE) --test web/test/*.test.js internal/console/test/*.test.js
 
 chromium:
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then \

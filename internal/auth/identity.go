@@ -52,6 +52,34 @@ func (i Identity) AllowsRoom(room string) bool {
 	return i.Rooms == nil || slices.Contains(i.Rooms, room)
 }
 
+// ModerationRefusal is the one rule for who may moderate where, shared by
+// the WebSocket moderate op and the HTTP API. It returns why i may not act
+// in room, or "" if it may; room "" stands for a site-wide action (bans,
+// mutes everywhere, broadcasts, the keyword filter). Only moderators and
+// admins moderate. A token limited to some rooms (a rooms claim) moderates
+// only those, and acting across rooms needs an admin token or one without
+// a rooms claim.
+func (i Identity) ModerationRefusal(room string) string {
+	switch {
+	case !i.CanModerate():
+		return "moderation needs a moderator or admin token"
+	case room != "" && !i.AllowsRoom(room):
+		return "your token does not allow room " + QuoteRoom(room)
+	case room == "" && i.Role != RoleAdmin && i.Rooms != nil:
+		return "site-wide moderation needs an admin token or one without a rooms claim"
+	}
+	return ""
+}
+
+// QuoteRoom quotes a room name for an error message, cut to 64 bytes: the
+// name may come from a request that has not been validated yet.
+func QuoteRoom(room string) string {
+	if len(room) > 64 {
+		room = room[:64] + "…"
+	}
+	return `"` + room + `"`
+}
+
 // claims is the token payload Verify reads.
 type claims struct {
 	jwt.RegisteredClaims

@@ -69,3 +69,39 @@ func TestCleanName(t *testing.T) {
 		}
 	}
 }
+
+// The moderation rule of the moderate op and the HTTP API: who may act in
+// one room, and who across rooms.
+func TestModerationRefusal(t *testing.T) {
+	const (
+		notModerator = "moderation needs a moderator or admin token"
+		notTheirRoom = `your token does not allow room "b"`
+		notSiteWide  = "site-wide moderation needs an admin token or one without a rooms claim"
+	)
+	cases := []struct {
+		who           Identity
+		room, refusal string
+	}{
+		{Identity{}, "a", notModerator}, // a guest
+		{Identity{Role: RoleViewer}, "a", notModerator},
+		{Identity{Role: RoleViewer}, "", notModerator},
+		{Identity{Role: RoleModerator}, "a", ""},
+		{Identity{Role: RoleModerator}, "", ""},
+		{Identity{Role: RoleModerator, Rooms: []string{"a"}}, "a", ""},
+		{Identity{Role: RoleModerator, Rooms: []string{"a"}}, "b", notTheirRoom},
+		{Identity{Role: RoleModerator, Rooms: []string{"a"}}, "", notSiteWide},
+		{Identity{Role: RoleModerator, Rooms: []string{}}, "", notSiteWide},
+		{Identity{Role: RoleAdmin, Rooms: []string{"a"}}, "b", notTheirRoom},
+		{Identity{Role: RoleAdmin, Rooms: []string{"a"}}, "", ""},
+		{Identity{Role: RoleAdmin}, "b", ""},
+	}
+	for _, c := range cases {
+		if got := c.who.ModerationRefusal(c.room); got != c.refusal {
+			t.Errorf("%+v in room %q: %q, want %q", c.who, c.room, got, c.refusal)
+		}
+	}
+	long := strings.Repeat("r", 80)
+	if got := QuoteRoom(long); got != `"`+long[:64]+`…"` {
+		t.Errorf("QuoteRoom of 80 bytes = %q", got)
+	}
+}

@@ -73,8 +73,25 @@ func TestBannerWithInternalAddr(t *testing.T) {
 		cfg.Logic.APIKeys = []string{"a"}
 		printBanner(&out, RoleGateway, "[::]:8080", "0.0.0.0:9090", cfg, false, 0)
 		b := out.String()
-		if !strings.Contains(b, "  Internal:   http://localhost:9090/  (/metrics, /debug/pprof/") || !strings.Contains(b, c.want) {
+		if !strings.Contains(b, "  Internal:   http://localhost:9090/  (/metrics, /debug/pprof/; not") || !strings.Contains(b, c.want) {
 			t.Errorf("public metrics %v: want the internal address and %q in:\n%s", c.public, c.want, b)
 		}
+		if strings.Contains(b, "Console") {
+			t.Errorf("a gateway has no console:\n%s", b)
+		}
+	}
+	// With logic, the console is there too.
+	var out bytes.Buffer
+	cfg := &ServerConfig{}
+	cfg.Logic.APIKeys = []string{"a"}
+	printBanner(&out, RoleAll, "[::]:8080", "127.0.0.1:9090", cfg, false, 0)
+	if b := out.String(); !strings.Contains(b, "  Internal:   http://127.0.0.1:9090/  (/metrics, /debug/pprof/, /admin/; not on the public port)\n") ||
+		!strings.Contains(b, "  Console:    http://127.0.0.1:9090/admin/\n") {
+		t.Errorf("serve with an internal address: the console is not where the banner says:\n%s", b)
+	}
+	out.Reset()
+	printBanner(&out, RoleLogic, "127.0.0.1:8081", "", cfg, false, 0)
+	if b := out.String(); !strings.Contains(b, "  Console:    http://127.0.0.1:8081/admin/\n") {
+		t.Errorf("a logic node without an internal address: no console line:\n%s", b)
 	}
 }

@@ -50,10 +50,10 @@ func startNode(t *testing.T, cfg ServerConfig) *Server {
 	if cfg.Bus.URL == "" {
 		cfg.Bus.DataDir = t.TempDir()
 	}
-	// An admin console stands in for the console's hook.
+	// A route of the Internal hook, beside the console that logic brings.
 	cfg.Internal = func(*Server) []Route {
-		return []Route{{"/admin/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, "console at "+r.URL.Path)
+		return []Route{{"/extra/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "extra at "+r.URL.Path)
 		})}}
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -106,17 +106,26 @@ func TestInternalAddr(t *testing.T) {
 			public, internal := srv.URL(), "http://"+srv.InternalAddr()
 			_, notFound := get(t, http.MethodGet, public+"/no-such-page")
 			want(t, public, http.StatusNotFound, notFound,
-				"/metrics", "POST /metrics", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/admin/", "/admin/rooms")
+				"/metrics", "POST /metrics", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/admin/", "/admin/main.js", "/extra/", "/extra/rooms")
 			want(t, internal, http.StatusOK, "danmaku_", "/metrics")
 			want(t, internal, http.StatusOK, "goroutine", "/debug/pprof/")
 			want(t, internal, http.StatusOK, "", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline")
-			want(t, internal, http.StatusOK, "console at /admin/rooms", "/admin/rooms")
+			want(t, internal, http.StatusOK, "extra at /extra/rooms", "/extra/rooms")
+			if srv.cfg.Role.hasLogic() {
+				want(t, internal, http.StatusOK, "<title>danmaku console</title>", "/admin/")
+			} else {
+				want(t, internal, http.StatusNotFound, "", "/admin/") // no API, no console
+			}
 			for _, base := range []string{public, internal} {
 				want(t, base, http.StatusOK, "ok", "/healthz")
 				want(t, base, http.StatusOK, "ready", "/readyz")
 			}
 			if srv.cfg.Role.hasLogic() {
+				// The API is on both: the console on the internal address
+				// calls it on its own origin.
 				want(t, public, http.StatusUnauthorized, "", "/v1/rooms/lobby")
+				want(t, internal, http.StatusUnauthorized, "", "/v1/rooms/lobby")
+			} else {
 				want(t, internal, http.StatusNotFound, "", "/v1/rooms/lobby")
 			}
 		})
@@ -129,7 +138,7 @@ func TestPublicMetrics(t *testing.T) {
 	srv := startNode(t, ServerConfig{InternalAddr: "127.0.0.1:0", PublicMetrics: true})
 	want(t, srv.URL(), http.StatusOK, "danmaku_", "/metrics")
 	want(t, "http://"+srv.InternalAddr(), http.StatusOK, "danmaku_", "/metrics")
-	want(t, srv.URL(), http.StatusNotFound, "404 page not found", "/debug/pprof/", "/admin/")
+	want(t, srv.URL(), http.StatusNotFound, "404 page not found", "/debug/pprof/", "/admin/", "/extra/")
 }
 
 // Without an internal address everything is on the public port, as for a
@@ -140,7 +149,8 @@ func TestNoInternalAddr(t *testing.T) {
 		t.Fatalf("internal address %q without one configured", srv.InternalAddr())
 	}
 	want(t, srv.URL(), http.StatusOK, "danmaku_", "/metrics")
-	want(t, srv.URL(), http.StatusOK, "console at /admin/", "/admin/")
+	want(t, srv.URL(), http.StatusOK, "<title>danmaku console</title>", "/admin/")
+	want(t, srv.URL(), http.StatusOK, "extra at /extra/", "/extra/")
 	want(t, srv.URL(), http.StatusNotFound, "404 page not found", "/debug/pprof/", "/debug/pprof/profile")
 }
 

@@ -24,6 +24,7 @@ func TestImportDirection(t *testing.T) {
 		"internal/metrics":    {"internal/gateway", "internal/logic", "internal/cli", "internal/bus", "internal/bench"},
 		"internal/bench":      {"internal/gateway", "internal/logic", "internal/cli", "internal/bus"},
 		"web":                 {"internal/", "client"},
+		"internal/console":    {"internal/", "client"},
 		"internal/stacktest":  {"internal/bench"},
 		"internal/auth":       {"internal/gateway", "internal/logic", "internal/cli", "internal/bus", "internal/bench", "client"},
 		"internal/filter":     {"internal/"},

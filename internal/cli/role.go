@@ -28,7 +28,7 @@ func (r Role) addrHelp() string {
 	case RoleGateway:
 		return "public listen address: /ws, demo page, /healthz, /readyz, and /metrics unless --internal-addr takes it"
 	case RoleLogic:
-		return "listen address of the HTTP API: /v1/…, /healthz, /readyz, and /metrics unless --internal-addr takes it"
+		return "listen address of the HTTP API: /v1/…, /healthz, /readyz, and /metrics and the console (/admin/) unless --internal-addr takes them"
 	}
-	return "public listen address: /ws, /v1/…, demo page, /healthz, /readyz, and /metrics unless --internal-addr takes it"
+	return "public listen address: /ws, /v1/…, demo page, /healthz, /readyz, and /metrics and the console (/admin/) unless --internal-addr takes them"
 }

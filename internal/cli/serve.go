@@ -104,11 +104,17 @@ func printBanner(w io.Writer, role Role, addr, internal string, cfg *ServerConfi
 	if role.hasLogic() {
 		fmt.Fprintf(w, "  HTTP API:   %s/v1/\n", base)
 	}
+	console := base
 	if internal == "" {
 		fmt.Fprintf(w, "  Metrics:    %s/metrics\n", base)
 	} else {
 		in := baseURL(internal)
-		fmt.Fprintf(w, "  Internal:   %s/  (/metrics, /debug/pprof/; not on the public port)\n", in)
+		console = in
+		paths := "/metrics, /debug/pprof/"
+		if role.hasLogic() {
+			paths += ", /admin/"
+		}
+		fmt.Fprintf(w, "  Internal:   %s/  (%s; not on the public port)\n", in, paths)
 		if cfg.PublicMetrics {
 			fmt.Fprintf(w, "  Metrics:    %s/metrics and %s/metrics\n", in, base)
 		} else {
@@ -119,6 +125,7 @@ func printBanner(w io.Writer, role Role, addr, internal string, cfg *ServerConfi
 		fmt.Fprintln(w)
 		return
 	}
+	fmt.Fprintf(w, "  Console:    %s/admin/\n", console)
 	key := "$KEY"
 	if generated {
 		key = cfg.Logic.APIKeys[0]

@@ -20,6 +20,7 @@ import (
 
 	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/bus"
+	"github.com/danmaku/danmaku/internal/console"
 	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/gateway"
 	"github.com/danmaku/danmaku/internal/logic"
@@ -41,9 +42,11 @@ type ServerConfig struct {
 	// serves the internal routes too (see InternalAddr).
 	Addr string
 	// InternalAddr is the listen address of what viewers from the
-	// internet must not reach: /metrics, pprof (/debug/pprof/) and the
-	// routes of Internal, besides /healthz and /readyz. Addr then answers
-	// those paths with 404. Empty, the default: /metrics and Internal's
+	// internet must not reach: /metrics, pprof (/debug/pprof/), the console
+	// (/admin/, on a node with logic) and the routes of Internal, besides
+	// /healthz, /readyz and, with logic, the API (/v1/), which the console
+	// calls on its own origin. Addr then answers those paths but the API
+	// with 404. Empty, the default: /metrics and Internal's
 	// routes are on Addr, and pprof is nowhere.
 	InternalAddr string
 	// PublicMetrics serves /metrics on Addr as well when InternalAddr is
@@ -115,13 +118,14 @@ type Server struct {
 	bus      *bus.Bus
 	mod      *moderation.Store
 	filter   *filter.Holder
-	gateway  *gateway.Gateway // nil on a logic node
-	logic    *logic.Logic     // nil on a gateway
-	relay    *relay.Server    // logic's side of the relay, when clustered
-	sends    *relay.Client    // the gateway's side, when clustered
-	presence *presence.Table  // cluster-wide online counts, when clustered
-	overview *overview.Table  // every node's stats (this node's published)
-	api      *http.Server     // a logic node's own HTTP server
+	gateway  *gateway.Gateway             // nil on a logic node
+	logic    *logic.Logic                 // nil on a gateway
+	relay    *relay.Server                // logic's side of the relay, when clustered
+	sends    *relay.Client                // the gateway's side, when clustered
+	presence *presence.Table              // cluster-wide online counts, when clustered
+	overview *overview.Table              // every node's stats (this node's published)
+	console  atomic.Pointer[http.Handler] // the console at /admin/, with logic; set by startConsole
+	api      *http.Server                 // a logic node's own HTTP server
 	apiCh    chan error
 	addr     string
 	routes   []Route      // the internal routes
@@ -242,6 +246,11 @@ func (s *Server) start(ctx context.Context, m *metrics.Metrics) error {
 	} else if err := s.serveAPI(); err != nil {
 		return err
 	}
+	if cfg.Role.hasLogic() {
+		if err := s.startConsole(); err != nil {
+			return err
+		}
+	}
 	if cfg.InternalAddr != "" {
 		return s.serveInternal()
 	}
@@ -271,7 +280,7 @@ func (s *Server) startLogic(m *metrics.Metrics, verifier *auth.Verifier, online 
 	lc.Store, lc.Metrics, lc.Logger = s.bus, m, log.With("component", "logic")
 	lc.Online = online
 	lc.Moderation, lc.Filter, lc.ReloadFilter, lc.APIKeys = s.mod, s.filter, s.reloadFilter, keys
-	lc.PublicID, lc.DenyAnonymousSend = verifier.PublicID, !anonymous
+	lc.PublicID, lc.DenyAnonymousSend, lc.Verifier = verifier.PublicID, !anonymous, verifier
 	lc.FilterFile, lc.Overview = cfg.BlockedWordsFile, s.overview
 	if s.logic, err = logic.New(lc); err != nil {
 		return err
@@ -359,7 +368,8 @@ func (s *Server) health(mux *http.ServeMux) {
 	})
 }
 
-// internalRoutes are /metrics, pprof and the routes of cfg.Internal.
+// internalRoutes are /metrics, pprof, the console (with logic) and the
+// routes of cfg.Internal.
 func (s *Server) internalRoutes() []Route {
 	routes := []Route{
 		{metricsPath, promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})},
@@ -368,6 +378,9 @@ func (s *Server) internalRoutes() []Route {
 		{pprofPrefix + "profile", http.HandlerFunc(pprof.Profile)},
 		{pprofPrefix + "symbol", http.HandlerFunc(pprof.Symbol)},
 		{pprofPrefix + "trace", http.HandlerFunc(pprof.Trace)},
+	}
+	if s.cfg.Role.hasLogic() {
+		routes = append(routes, Route{console.Prefix, http.HandlerFunc(s.serveConsole)})
 	}
 	if s.cfg.Internal != nil {
 		routes = append(routes, s.cfg.Internal(s)...)
@@ -397,6 +410,37 @@ func checkRoutes(routes []Route) (err error) {
 	return nil
 }
 
+// startConsole builds the console once the public port is bound: its live
+// feed connects to the node's /ws, which, with an internal address, is on
+// the public port rather than the console's own (a logic node has no /ws).
+func (s *Server) startConsole() error {
+	cc := console.Config{}
+	if s.gateway != nil {
+		cc = console.DefaultConfig()
+		if s.cfg.InternalAddr != "" {
+			_, port, _ := net.SplitHostPort(s.addr)
+			cc.WS = ":" + port + "/ws"
+		}
+	}
+	h, err := console.Handler(cc)
+	if err != nil {
+		return err
+	}
+	s.console.Store(&h)
+	return nil
+}
+
+// serveConsole serves the console, or 503 in the moment between the
+// public port's opening and startConsole.
+func (s *Server) serveConsole(w http.ResponseWriter, r *http.Request) {
+	h := s.console.Load()
+	if h == nil {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
+}
+
 // serveAPI runs a logic node's own HTTP server.
 func (s *Server) serveAPI() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
@@ -417,6 +461,10 @@ func (s *Server) serveInternal() error {
 	s.intAddr = ln.Addr().String()
 	mux := http.NewServeMux()
 	s.health(mux)
+	if s.logic != nil {
+		// The console here calls the API on its own origin.
+		mux.Handle("/v1/", s.logic.Handler())
+	}
 	for _, r := range s.routes {
 		mux.Handle(r.Pattern, r.Handler)
 	}

@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,14 +17,7 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 func token(t *testing.T, claims jwt.MapClaims) string {
 	t.Helper()
-	if _, ok := claims["exp"]; !ok {
-		claims["exp"] = time.Now().Add(time.Hour).Unix()
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return stacktest.Token(t, testSecret, claims)
 }
 
 func authStack(t *testing.T, opts stacktest.Options) *stacktest.Stack {
@@ -183,9 +178,10 @@ func TestBannedUserCannotReconnect(t *testing.T) {
 }
 
 func TestModeratorOverWebSocket(t *testing.T) {
-	s := authStack(t, stacktest.Options{})
+	logs := &stacktest.Logs{}
+	s := authStack(t, stacktest.Options{Logger: logs.Logger()})
 	mod, viewer := dial(t, s.WSURL, nil), dial(t, s.WSURL, nil)
-	mod.auth(token(t, jwt.MapClaims{"sub": "mod-1", "role": "moderator"}))
+	modID := mod.auth(token(t, jwt.MapClaims{"sub": "mod-1", "role": "moderator"})).User.ID
 	who := viewer.auth(token(t, jwt.MapClaims{"sub": "heidi"}))
 	mod.join("mr")
 	viewer.join("mr")
@@ -218,6 +214,17 @@ func TestModeratorOverWebSocket(t *testing.T) {
 	mod.send(map[string]any{"op": "moderate", "action": "explode"})
 	if m := mod.expect(protocol.OpError); m.Code != protocol.CodeBadRequest {
 		t.Fatalf("bad action: %+v", m)
+	}
+	// Each action is in the audit log, as the moderator's, from WebSocket.
+	var actions []string
+	for _, r := range logs.Records(t, "moderation") {
+		if r["by"] != modID || r["role"] != "moderator" || r["via"] != "ws" {
+			t.Errorf("audit record %v: want by %s, role moderator, via ws", r, modID)
+		}
+		actions = append(actions, fmt.Sprint(r["action"]))
+	}
+	if got := strings.Join(actions, " "); got != "mute settings delete ban" {
+		t.Errorf("audited actions %q, want mute settings delete ban", got)
 	}
 }
 

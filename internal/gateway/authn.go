@@ -62,13 +62,6 @@ func (c *conn) allowsRoom(room string) bool {
 	return c.identity.Subject == "" || c.identity.AllowsRoom(room)
 }
 
-// roomLimited reports whether the token carries a rooms claim.
-func (c *conn) roomLimited() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.identity.Rooms != nil
-}
-
 // sweepAuth closes connections that must authenticate and have not within
 // the handshake timeout, and those whose token has expired (a client
 // refreshes by sending auth again before then).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -200,6 +201,45 @@ func TestHalfOpenConnectionTimesOut(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// When the server closes, the viewer's close frame ends the closing
+// handshake: the server then closes the socket and sends nothing more. A
+// second close frame makes browsers report 1006 instead of the code.
+func TestServerCloseHandshake(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) { c.IdleTimeout = 300 * time.Millisecond })})
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := rawUpgrade(t, c)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	hdr := make([]byte, 4)
+	if _, err := ioReadFull(br, hdr); err != nil {
+		t.Fatalf("reading close frame: %v", err)
+	}
+	if hdr[0] != 0x88 || int(hdr[2])<<8|int(hdr[3]) != protocol.CloseHeartbeatTimeout {
+		t.Fatalf("got frame % x, want close 4012", hdr)
+	}
+	if _, err := ioReadFull(br, make([]byte, int(hdr[1])-2)); err != nil {
+		t.Fatalf("reading the close reason: %v", err)
+	}
+	// The answer: a masked close frame with the same code.
+	mask := []byte{9, 8, 7, 6}
+	reply := []byte{0x88, 0x82}
+	reply = append(reply, mask...)
+	reply = append(reply, hdr[2]^mask[0], hdr[3]^mask[1])
+	if _, err := c.Write(reply); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatalf("after the close handshake: %v", err)
+	}
+	if len(rest) != 0 {
+		t.Fatalf("the server sent % x after the close handshake, want nothing", rest)
 	}
 }
 

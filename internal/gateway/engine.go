@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,6 +33,24 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 			c.touch(time.Now())
 		}
 		_ = ws.WriteMessage(websocket.PongMessage, []byte(data))
+	})
+	u.SetCloseHandler(func(ws *websocket.Conn, code int, text string) {
+		// When the gateway closed first (conn.close writes its close frame
+		// itself, unknown to nbio), the viewer's close frame is the answer
+		// to it and ends the closing handshake: nbio's default would send a
+		// second close frame, after which browsers report the close as
+		// 1006 instead of the code the gateway sent. A close the viewer
+		// starts is echoed, as nbio does.
+		if c, ok := ws.Session().(*conn); ok && c.closing.Load() {
+			return
+		}
+		var payload []byte
+		const noStatus = 1005 // what nbio reports for a close frame without a code
+		if code != noStatus {
+			payload = binary.BigEndian.AppendUint16(nil, uint16(code))
+			payload = append(payload, text...)
+		}
+		_ = ws.WriteMessage(websocket.CloseMessage, payload)
 	})
 	u.OnOpen(func(*websocket.Conn) {})
 	u.OnMessage(g.onMessage)

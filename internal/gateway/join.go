@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -27,7 +28,7 @@ func (g *Gateway) join(c *conn, msg *protocol.ClientMessage) {
 		return
 	}
 	if !c.allowsRoom(msg.Room) {
-		c.replyRoomError(msg.Room, protocol.CodeForbidden, "your token does not allow room "+quote(msg.Room))
+		c.replyRoomError(msg.Room, protocol.CodeForbidden, "your token does not allow room "+auth.QuoteRoom(msg.Room))
 		return
 	}
 	c.mu.Lock()
@@ -227,7 +228,7 @@ func (g *Gateway) leave(c *conn, msg *protocol.ClientMessage) {
 	}
 	c.mu.Unlock()
 	if m == nil {
-		c.replyRoomError(msg.Room, protocol.CodeNotJoined, "not in room "+quote(msg.Room))
+		c.replyRoomError(msg.Room, protocol.CodeNotJoined, "not in room "+auth.QuoteRoom(msg.Room))
 		return
 	}
 	c.bucket.enqueue(task{kind: taskLeave, room: m.room, conn: c, member: m})
@@ -236,10 +237,3 @@ func (g *Gateway) leave(c *conn, msg *protocol.ClientMessage) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return `"` + s + `"`
-}

@@ -10,21 +10,17 @@ import (
 	"github.com/danmaku/danmaku/protocol"
 )
 
-// moderate runs a moderator's request. The role comes from the verified
-// token; everyone else is refused before anything is looked at.
+// moderate runs a moderator's request. The role and rooms come from the
+// verified token; everyone else is refused before anything is looked at.
 func (g *Gateway) moderate(c *conn, msg *protocol.ClientMessage) {
-	if c.user.Role != protocol.RoleModerator && c.user.Role != protocol.RoleAdmin {
-		c.replyRoomError(msg.Room, protocol.CodeForbidden, "moderation needs a moderator or admin token")
-		return
-	}
-	// A token limited to some rooms moderates only those; acting across
-	// rooms (bans, mutes everywhere) needs an unrestricted token or admin.
-	if msg.Room != "" && !c.allowsRoom(msg.Room) {
-		c.replyRoomError(msg.Room, protocol.CodeForbidden, "your token does not allow room "+quote(msg.Room))
-		return
-	}
-	if msg.Room == "" && c.user.Role != protocol.RoleAdmin && c.roomLimited() {
-		c.replyError(protocol.CodeForbidden, "site-wide moderation needs an admin token or one without a rooms claim")
+	// The rule is auth's, shared with the HTTP API: a token limited to some
+	// rooms moderates only those; acting across rooms (bans, mutes
+	// everywhere) needs an unrestricted token or admin.
+	c.mu.Lock()
+	id := c.identity
+	c.mu.Unlock()
+	if reason := id.ModerationRefusal(msg.Room); reason != "" {
+		c.replyRoomError(msg.Room, protocol.CodeForbidden, reason)
 		return
 	}
 	if g.cfg.Moderator == nil {

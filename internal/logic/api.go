@@ -3,13 +3,11 @@ package logic
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/danmaku/danmaku/internal/bus"
@@ -26,6 +24,7 @@ func (l *Logic) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/rooms/{room}", l.route("room", l.roomInfo))
 	mux.HandleFunc("POST /v1/broadcast", l.route("broadcast", l.broadcast))
 	mux.HandleFunc("POST /v1/users/{user}/messages", l.route("user", l.pushUser))
+	mux.HandleFunc("GET /v1/whoami", l.route("whoami", l.whoami))
 	l.moderationRoutes(mux)
 	l.overviewRoutes(mux)
 	mux.HandleFunc("/v1/", l.route("unknown", func(w http.ResponseWriter, r *http.Request) error {
@@ -52,14 +51,18 @@ func badRequest(format string, args ...any) error {
 	return &httpError{http.StatusBadRequest, protocol.Errorf(protocol.CodeBadRequest, format, args...)}
 }
 
-// route wraps a handler with API-key auth, error rendering and metrics.
+// route wraps a handler with authentication (an API key or a JWT), the
+// roles' access rules (access.go), error rendering and metrics.
 func (l *Logic) route(name string, h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		err := l.authorize(r)
+		p, err := l.authorize(r)
+		if err == nil {
+			err = permit(p, name, r)
+		}
 		if err == nil {
 			ctx, cancel := context.WithTimeout(r.Context(), l.cfg.RequestTimeout)
 			defer cancel()
-			r = r.WithContext(ctx)
+			r = withPrincipal(r.WithContext(ctx), p)
 			r.Body = http.MaxBytesReader(w, r.Body, l.cfg.MaxBodyBytes)
 			err = h(w, r)
 		}
@@ -69,25 +72,6 @@ func (l *Logic) route(name string, h func(http.ResponseWriter, *http.Request) er
 		}
 		l.metrics.APIRequests.WithLabelValues(name, strconv.Itoa(status)).Inc()
 	}
-}
-
-// authorize checks the bearer key against every configured key in constant
-// time, without stopping at the first match.
-func (l *Logic) authorize(r *http.Request) error {
-	const prefix = "Bearer "
-	h := r.Header.Get("Authorization")
-	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return &httpError{http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "missing Authorization: Bearer <api key>")}
-	}
-	given := []byte(strings.TrimSpace(h[len(prefix):]))
-	ok := 0
-	for _, k := range *l.keys.Load() {
-		ok |= subtle.ConstantTimeCompare(given, k)
-	}
-	if ok != 1 {
-		return &httpError{http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "invalid API key")}
-	}
-	return nil
 }
 
 func (l *Logic) writeError(w http.ResponseWriter, err error) int {

@@ -52,6 +52,7 @@ func (l *Logic) reloadFilter(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &httpError{http.StatusUnprocessableEntity, protocol.Errorf(protocol.CodeBadRequest, "reloading the word list: %v", err)}
 	}
+	l.audit(principalOf(r).actor(), "filter_reload", "", "", "words", n)
 	writeJSON(w, http.StatusOK, map[string]int{"words": n})
 	return nil
 }

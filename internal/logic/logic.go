@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nuid"
 
+	"github.com/danmaku/danmaku/internal/auth"
 	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/filter"
 	"github.com/danmaku/danmaku/internal/metrics"
@@ -41,8 +42,13 @@ type Config struct {
 	// Store is the bus. Required.
 	Store Store
 	// APIKeys are the keys accepted as "Authorization: Bearer <key>" by the
-	// HTTP API. Empty refuses every API request.
+	// HTTP API. Empty refuses every request that carries no token.
 	APIKeys []string
+	// Verifier checks "Authorization: Bearer <JWT>" on the HTTP API, with
+	// the same keys as the viewers' tokens; admin and moderator tokens are
+	// let in by role (access.go). nil, or a verifier without a key,
+	// accepts API keys only.
+	Verifier *auth.Verifier
 	// MaxTextRunes is the longest text, in runes, a message may have. 0
 	// means the default.
 	MaxTextRunes int
@@ -102,7 +108,7 @@ type Logic struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	keys    atomic.Pointer[[][]byte] // swapped whole on rotation
+	keys    atomic.Pointer[[]apiKey] // swapped whole on rotation
 	mod     *moderation.Store
 	senders *senders
 }
@@ -122,10 +128,10 @@ func New(cfg Config) (*Logic, error) {
 // SetAPIKeys replaces the accepted API keys (key rotation: configure the new
 // and old keys together, move callers over, then drop the old one).
 func (l *Logic) SetAPIKeys(keys []string) {
-	var ks [][]byte
+	var ks []apiKey
 	for _, k := range keys {
 		if k != "" {
-			ks = append(ks, []byte(k))
+			ks = append(ks, apiKey{key: []byte(k), fingerprint: keyFingerprint([]byte(k))})
 		}
 	}
 	l.keys.Store(&ks)

@@ -109,9 +109,41 @@ func modError(err error) error {
 	return err
 }
 
+// Actor is who takes a moderation action, for the record and the audit
+// log.
+type Actor struct {
+	// By is what the mute, ban or delete notice records as its author:
+	// "api" for an API key, the user's public id for a token.
+	By string
+	// Role is "api" for an API key, else the token's role.
+	Role string
+	// Key is the fingerprint of the API key (keyFingerprint); "" for a
+	// token.
+	Key string
+	// Via is how the action came: "api" (HTTP) or "ws" (the moderate op).
+	Via string
+}
+
+// audit logs a moderation action that took effect, at info, with who did
+// it, what, where and to whom; attrs add the action's details.
+func (l *Logic) audit(a Actor, action, room, target string, attrs ...any) {
+	args := []any{"action", action, "by", a.By, "role", a.Role}
+	if a.Key != "" {
+		args = append(args, "key", a.Key)
+	}
+	args = append(args, "via", a.Via)
+	if room != "" {
+		args = append(args, "room", room)
+	}
+	if target != "" {
+		args = append(args, "target", target)
+	}
+	l.log.Info("moderation", append(args, attrs...)...)
+}
+
 // MuteUser mutes publicID in room ("" for everywhere); it serves both the
 // API and moderators over WebSocket.
-func (l *Logic) MuteUser(ctx context.Context, room, publicID string, seconds int64, reason, by string) error {
+func (l *Logic) MuteUser(ctx context.Context, room, publicID string, seconds int64, reason string, by Actor) error {
 	store, err := l.store()
 	if err != nil {
 		return err
@@ -120,11 +152,28 @@ func (l *Logic) MuteUser(ctx context.Context, room, publicID string, seconds int
 	if err != nil {
 		return err
 	}
-	return modError(store.Mute(ctx, moderation.Mute{Room: room, User: publicID, Until: until, Reason: reason, By: by}))
+	if err := modError(store.Mute(ctx, moderation.Mute{Room: room, User: publicID, Until: until, Reason: reason, By: by.By})); err != nil {
+		return err
+	}
+	l.audit(by, "mute", room, publicID, "seconds", seconds, "reason", reason)
+	return nil
+}
+
+// UnmuteUser ends publicID's mute in room ("" for everywhere).
+func (l *Logic) UnmuteUser(ctx context.Context, room, publicID string, by Actor) error {
+	store, err := l.store()
+	if err != nil {
+		return err
+	}
+	if err := modError(store.Unmute(ctx, room, publicID)); err != nil {
+		return err
+	}
+	l.audit(by, "unmute", room, publicID)
+	return nil
 }
 
 // BanUser bans publicID; every gateway closes its connections with 4503.
-func (l *Logic) BanUser(ctx context.Context, publicID string, seconds int64, reason, by string) error {
+func (l *Logic) BanUser(ctx context.Context, publicID string, seconds int64, reason string, by Actor) error {
 	store, err := l.store()
 	if err != nil {
 		return err
@@ -133,7 +182,24 @@ func (l *Logic) BanUser(ctx context.Context, publicID string, seconds int64, rea
 	if err != nil {
 		return err
 	}
-	return modError(store.Ban(ctx, moderation.Ban{User: publicID, Until: until, Reason: reason, By: by}))
+	if err := modError(store.Ban(ctx, moderation.Ban{User: publicID, Until: until, Reason: reason, By: by.By})); err != nil {
+		return err
+	}
+	l.audit(by, "ban", "", publicID, "seconds", seconds, "reason", reason)
+	return nil
+}
+
+// UnbanUser lifts publicID's ban.
+func (l *Logic) UnbanUser(ctx context.Context, publicID string, by Actor) error {
+	store, err := l.store()
+	if err != nil {
+		return err
+	}
+	if err := modError(store.Unban(ctx, publicID)); err != nil {
+		return err
+	}
+	l.audit(by, "unban", "", publicID)
+	return nil
 }
 
 func (l *Logic) muteHandler(inRoom bool) func(http.ResponseWriter, *http.Request) error {
@@ -150,7 +216,7 @@ func (l *Logic) muteHandler(inRoom bool) func(http.ResponseWriter, *http.Request
 		if err != nil {
 			return err
 		}
-		if err := l.MuteUser(r.Context(), room, id, req.Seconds, req.Reason, "api"); err != nil {
+		if err := l.MuteUser(r.Context(), room, id, req.Seconds, req.Reason, principalOf(r).actor()); err != nil {
 			return err
 		}
 		m, _ := l.mod.MutedFor(room, id)
@@ -199,15 +265,11 @@ func (l *Logic) listMutes(inRoom bool) func(http.ResponseWriter, *http.Request) 
 
 func (l *Logic) unmuteHandler(inRoom bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		store, err := l.store()
-		if err != nil {
-			return err
-		}
 		room, err := scopeRoom(r, inRoom)
 		if err != nil {
 			return err
 		}
-		if err := modError(store.Unmute(r.Context(), room, r.PathValue("user"))); err != nil {
+		if err := l.UnmuteUser(r.Context(), room, r.PathValue("user"), principalOf(r).actor()); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -224,7 +286,7 @@ func (l *Logic) banHandler(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := l.BanUser(r.Context(), id, req.Seconds, req.Reason, "api"); err != nil {
+	if err := l.BanUser(r.Context(), id, req.Seconds, req.Reason, principalOf(r).actor()); err != nil {
 		return err
 	}
 	b, _ := l.mod.Banned(id)
@@ -246,11 +308,7 @@ func (l *Logic) listBans(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (l *Logic) unbanHandler(w http.ResponseWriter, r *http.Request) error {
-	store, err := l.store()
-	if err != nil {
-		return err
-	}
-	if err := modError(store.Unban(r.Context(), r.PathValue("user"))); err != nil {
+	if err := l.UnbanUser(r.Context(), r.PathValue("user"), principalOf(r).actor()); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -260,7 +318,7 @@ func (l *Logic) unbanHandler(w http.ResponseWriter, r *http.Request) error {
 // DeleteMessage removes a message, named by offset or id, from room's
 // history and sends the room a delete message so that clients remove it
 // from screen. It returns the delete message's offset.
-func (l *Logic) DeleteMessage(ctx context.Context, room, ref, by string) (uint64, error) {
+func (l *Logic) DeleteMessage(ctx context.Context, room, ref string, by Actor) (uint64, error) {
 	offset, id, err := l.findMessage(ctx, room, ref)
 	if err != nil {
 		return 0, err
@@ -271,12 +329,13 @@ func (l *Logic) DeleteMessage(ctx context.Context, room, ref, by string) (uint64
 		}
 		return 0, err
 	}
-	data, _ := json.Marshal(map[string]any{"ids": []string{id}, "offsets": []uint64{offset}, "by": by})
+	data, _ := json.Marshal(map[string]any{"ids": []string{id}, "offsets": []uint64{offset}, "by": by.By})
 	body := protocol.Body{Type: protocol.TypeDelete, Data: data}
 	offsets, err := l.cfg.Store.Append(ctx, room, []bus.Record{l.finish(&body)})
 	if err != nil {
 		return 0, err
 	}
+	l.audit(by, "delete", room, id, "offset", offset)
 	return offsets[0], nil
 }
 
@@ -319,7 +378,7 @@ func (l *Logic) deleteHandler(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	offset, err := l.DeleteMessage(r.Context(), room, r.PathValue("ref"), "api")
+	offset, err := l.DeleteMessage(r.Context(), room, r.PathValue("ref"), principalOf(r).actor())
 	if err != nil {
 		return err
 	}
@@ -350,7 +409,7 @@ func (l *Logic) settingsInfo(room string) RoomSettingsInfo {
 }
 
 // UpdateRoom applies a settings change at once on every node.
-func (l *Logic) UpdateRoom(ctx context.Context, room string, req SettingsRequest) (RoomSettingsInfo, error) {
+func (l *Logic) UpdateRoom(ctx context.Context, room string, req SettingsRequest, by Actor) (RoomSettingsInfo, error) {
 	store, err := l.store()
 	if err != nil {
 		return RoomSettingsInfo{}, err
@@ -368,6 +427,7 @@ func (l *Logic) UpdateRoom(ctx context.Context, room string, req SettingsRequest
 	if err := modError(store.SetRoom(ctx, room, rs)); err != nil {
 		return RoomSettingsInfo{}, err
 	}
+	l.audit(by, "settings", room, "", "slowModeSeconds", rs.SlowModeSeconds, "closed", rs.Closed, "maxTextRunes", rs.MaxTextRunes)
 	return l.settingsInfo(room), nil
 }
 
@@ -389,7 +449,7 @@ func (l *Logic) putSettings(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	info, err := l.UpdateRoom(r.Context(), room, req)
+	info, err := l.UpdateRoom(r.Context(), room, req, principalOf(r).actor())
 	if err != nil {
 		return err
 	}
@@ -413,29 +473,24 @@ func (l *Logic) Moderate(ctx context.Context, by protocol.User, msg *protocol.Cl
 		}
 		return nil
 	}
+	actor := Actor{By: by.ID, Role: by.Role, Via: "ws"}
 	var err error
 	switch msg.Action {
 	case "mute":
 		if err = needUser(); err == nil {
-			err = l.MuteUser(ctx, room, msg.User, msg.Seconds, msg.Reason, by.ID)
+			err = l.MuteUser(ctx, room, msg.User, msg.Seconds, msg.Reason, actor)
 		}
 	case "unmute":
 		if err = needUser(); err == nil {
-			var store *moderation.Store
-			if store, err = l.store(); err == nil {
-				err = modError(store.Unmute(ctx, room, msg.User))
-			}
+			err = l.UnmuteUser(ctx, room, msg.User, actor)
 		}
 	case "ban":
 		if err = needUser(); err == nil {
-			err = l.BanUser(ctx, msg.User, msg.Seconds, msg.Reason, by.ID)
+			err = l.BanUser(ctx, msg.User, msg.Seconds, msg.Reason, actor)
 		}
 	case "unban":
 		if err = needUser(); err == nil {
-			var store *moderation.Store
-			if store, err = l.store(); err == nil {
-				err = modError(store.Unban(ctx, msg.User))
-			}
+			err = l.UnbanUser(ctx, msg.User, actor)
 		}
 	case "delete":
 		ref := msg.MsgID
@@ -445,12 +500,12 @@ func (l *Logic) Moderate(ctx context.Context, by protocol.User, msg *protocol.Cl
 		if room == "" || ref == "" {
 			return protocol.Errorf(protocol.CodeBadRequest, "delete needs room and msgId or offset")
 		}
-		_, err = l.DeleteMessage(ctx, room, ref, by.ID)
+		_, err = l.DeleteMessage(ctx, room, ref, actor)
 	case "settings":
 		if room == "" {
 			return protocol.Errorf(protocol.CodeBadRequest, "settings needs room")
 		}
-		_, err = l.UpdateRoom(ctx, room, SettingsRequest{SlowModeSeconds: msg.SlowModeSeconds, Closed: msg.Closed, MaxTextRunes: msg.MaxTextRunes})
+		_, err = l.UpdateRoom(ctx, room, SettingsRequest{SlowModeSeconds: msg.SlowModeSeconds, Closed: msg.Closed, MaxTextRunes: msg.MaxTextRunes}, actor)
 	default:
 		return protocol.Errorf(protocol.CodeBadRequest, "action must be mute, unmute, ban, unban, delete or settings")
 	}

@@ -1,6 +1,7 @@
 package logic
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -68,7 +69,23 @@ func (l *Logic) rooms(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	writeJSON(w, http.StatusOK, t.Rooms(search, order, limit))
+	p := principalOf(r)
+	if p.allRooms() {
+		writeJSON(w, http.StatusOK, t.Rooms(search, order, limit))
+		return nil
+	}
+	// A token limited to some rooms lists only those, counted before the
+	// limit as for everyone.
+	out := overview.RoomList{Rooms: []overview.RoomRate{}}
+	for _, room := range t.Rooms(search, order, math.MaxInt).Rooms {
+		if p.allowsRoom(room.Room) {
+			out.Total++
+			if len(out.Rooms) < limit {
+				out.Rooms = append(out.Rooms, room)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -104,7 +104,7 @@ func TestWritersStoreTypeAndTS(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("publish: %d %s", status, body)
 	}
-	if _, err := l.DeleteMessage(context.Background(), room, strconv.FormatUint(sent, 10), "mod"); err != nil {
+	if _, err := l.DeleteMessage(context.Background(), room, strconv.FormatUint(sent, 10), logic.Actor{By: "mod", Role: "moderator", Via: "ws"}); err != nil {
 		t.Fatal(err)
 	}
 

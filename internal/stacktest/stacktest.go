@@ -56,6 +56,9 @@ type Options struct {
 	Auth auth.Config
 	// AnonymousSend is "on", "off" or "auto" ("").
 	AnonymousSend string
+	// InternalAddr is cli.ServerConfig.InternalAddr, e.g. "127.0.0.1:0";
+	// "" serves everything on the public port.
+	InternalAddr string
 }
 
 // Stack is a running node.
@@ -63,6 +66,9 @@ type Stack struct {
 	URL    string // http://127.0.0.1:PORT
 	WSURL  string // ws://127.0.0.1:PORT/ws
 	APIKey string
+	// InternalURL is http://127.0.0.1:PORT of the internal address, ""
+	// without Options.InternalAddr.
+	InternalURL string
 
 	opts    Options
 	dataDir string
@@ -113,6 +119,7 @@ func (s *Stack) start(t testing.TB) error {
 		BlockedWordsFile: s.opts.BlockedWordsFile,
 		Auth:             s.opts.Auth,
 		AnonymousSend:    s.opts.AnonymousSend,
+		InternalAddr:     s.opts.InternalAddr,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -124,6 +131,9 @@ func (s *Stack) start(t testing.TB) error {
 	s.addr = srv.Gateway().Addr().String()
 	s.URL = srv.URL()
 	s.WSURL = "ws://" + s.addr + "/ws"
+	if a := srv.InternalAddr(); a != "" {
+		s.InternalURL = "http://" + a
+	}
 	return nil
 }
 

@@ -1,0 +1,9 @@
+package browsertest
+
+import (
+	"testing"
+
+	"github.com/danmaku/danmaku/internal/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.Main(m) }
