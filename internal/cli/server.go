@@ -279,7 +279,12 @@ func (s *Server) startLogic(m *metrics.Metrics, verifier *auth.Verifier, online 
 	lc := cfg.Logic
 	lc.Store, lc.Metrics, lc.Logger = s.bus, m, log.With("component", "logic")
 	lc.Online = online
-	lc.Moderation, lc.Filter, lc.ReloadFilter, lc.APIKeys = s.mod, s.filter, s.reloadFilter, keys
+	lc.Moderation, lc.Filter, lc.APIKeys = s.mod, s.filter, keys
+	if cfg.BlockedWordsFile != "" {
+		// Without a file, POST /v1/filter/reload answers 503: nothing to
+		// reread.
+		lc.ReloadFilter = s.reloadFilter
+	}
 	lc.PublicID, lc.DenyAnonymousSend, lc.Verifier = verifier.PublicID, !anonymous, verifier
 	lc.FilterFile, lc.Overview = cfg.BlockedWordsFile, s.overview
 	if s.logic, err = logic.New(lc); err != nil {

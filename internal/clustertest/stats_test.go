@@ -58,9 +58,11 @@ func TestStatsAcrossTheCluster(t *testing.T) {
 	}
 	for _, l := range logics {
 		var rep overview.Report
-		clustertest.WaitFor(t, "four nodes with four viewers on "+l.Name, 30*time.Second, func() bool {
+		// A node's first snapshot may leave before its listener's address
+		// is known (it shows "" for up to one interval): wait for all four.
+		clustertest.WaitFor(t, "four nodes with addresses and four viewers on "+l.Name, 30*time.Second, func() bool {
 			getStats(t, l, "/v1/nodes", &rep)
-			return rep.Totals.Nodes == 4 && rep.Totals.Connections == 4
+			return rep.Totals.Nodes == 4 && rep.Totals.Connections == 4 && !slices.ContainsFunc(rep.Nodes, func(n overview.Node) bool { return n.Addr == "" })
 		})
 		got := roles(rep)
 		for _, n := range append(append([]*clustertest.Node{}, gateways...), logics...) {

@@ -55,6 +55,7 @@ func TestBadRequests(t *testing.T) {
 		{"too long", "POST", "/v1/rooms/r/messages", `{"messages":[{"text":"` + strings.Repeat("好", 101) + `"}]}`, "", 400, "too_long"},
 		{"bad color", "POST", "/v1/rooms/r/messages", `{"messages":[{"text":"x","color":"blue"}]}`, "", 400, "bad_request"},
 		{"data not object", "POST", "/v1/rooms/r/messages", `{"messages":[{"text":"x","data":[1]}]}`, "", 400, "bad_request"},
+		{"reload without a word list file", "POST", "/v1/filter/reload", "", "", 503, "unavailable"},
 		{"bad limit", "GET", "/v1/rooms/r/messages?limit=5000", nil, "", 400, "bad_request"},
 		{"bad since", "GET", "/v1/rooms/r/messages?since=-1", nil, "", 400, "bad_request"},
 		{"unknown endpoint", "GET", "/v1/nothing", nil, "", 404, "not_found"},
