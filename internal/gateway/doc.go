@@ -4,9 +4,11 @@
 // # Parts
 //
 //   - Gateway (gateway.go) is the lifecycle: New, Start, Drain (drain.go),
-//     Close. engine.go holds what is about nbio, upgrade.go the handshake
-//     and admission.go its limits, dispatch.go the client messages, with
-//     join.go, send.go, authn.go and moderate.go for the ops.
+//     Close. engine.go holds what is about nbio, with executor.go, the pool
+//     whose goroutines run nbio's callbacks and wait for the next one;
+//     upgrade.go the handshake and admission.go its limits, dispatch.go the
+//     client messages, with join.go, send.go, authn.go and moderate.go for
+//     the ops.
 //   - A conn (conn.go) is one viewer. Writing to it never blocks.
 //   - A bucket (bucket.go) is one shard of the connections, with its own
 //     goroutine and task queue (queue.go). It owns the member sets of the
