@@ -11,8 +11,8 @@ import (
 
 // TestImportDirection holds the layout of docs/architecture.md: imports flow
 // cmd → cli → {gateway, logic, bench} → {bus, metrics} → protocol; gateway and
-// logic never import each other; client imports only protocol; defaults and
-// leaktest import nothing of ours.
+// logic never import each other; client imports only protocol; defaults,
+// leaktest and ticker import nothing of ours.
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/danmaku/danmaku/"
 	forbidden := map[string][]string{
@@ -31,6 +31,7 @@ func TestImportDirection(t *testing.T) {
 		"internal/moderation": {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "client"},
 		"internal/defaults":   {"internal/", "client", "web", "protocol"},
 		"internal/leaktest":   {"internal/", "client", "web", "protocol"},
+		"internal/ticker":     {"internal/", "client", "web", "protocol"},
 		// relay and presence are NATS plumbing between the roles; gateway
 		// and logic meet through them only via interfaces wired in cli.
 		"internal/relay":    {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "internal/bus", "client"},

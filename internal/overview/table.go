@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/danmaku/danmaku/internal/metrics"
+	"github.com/danmaku/danmaku/internal/ticker"
 )
 
 // maxNodes bounds a table: far more nodes than a cluster runs, so that
@@ -102,18 +103,7 @@ func (t *Table) SetAddr(addr string) {
 	}
 }
 
-func (t *Table) loop() {
-	tick := time.NewTicker(t.cfg.Interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-t.stop:
-			return
-		case now := <-tick.C:
-			t.tick(now)
-		}
-	}
-}
+func (t *Table) loop() { ticker.Every(t.stop, t.cfg.Interval, t.tick) }
 
 // tick samples, publishes and expires.
 func (t *Table) tick(now time.Time) {

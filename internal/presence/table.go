@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/danmaku/danmaku/internal/defaults"
+	"github.com/danmaku/danmaku/internal/ticker"
 )
 
 // Config configures a Table. Zero values mean the defaults named.
@@ -128,19 +129,12 @@ func (t *Table) Nodes() int {
 }
 
 func (t *Table) loop() {
-	tick := time.NewTicker(t.cfg.ReportInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-t.stop:
-			return
-		case now := <-tick.C:
-			if t.cfg.Local != nil {
-				t.report(t.cfg.Local())
-			}
-			t.expire(now)
+	ticker.Every(t.stop, t.cfg.ReportInterval, func(now time.Time) {
+		if t.cfg.Local != nil {
+			t.report(t.cfg.Local())
 		}
-	}
+		t.expire(now)
+	})
 }
 
 // report publishes what changed since the previous report.

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/danmaku/danmaku/internal/defaults"
+	"github.com/danmaku/danmaku/internal/ticker"
 	"github.com/danmaku/danmaku/protocol"
 )
 
@@ -126,16 +127,7 @@ func Serve(cfg ServerConfig) (*Server, error) {
 func (s *Server) Node() string { return s.cfg.Node }
 
 func (s *Server) heartbeats() {
-	t := time.NewTicker(s.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.announce(false)
-		}
-	}
+	ticker.Every(s.stop, s.cfg.HeartbeatInterval, func(time.Time) { s.announce(false) })
 }
 
 func (s *Server) announce(leaving bool) {
