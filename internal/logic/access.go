@@ -39,8 +39,8 @@ const (
 
 // moderatorRoutes are the routes (by their metrics name) a moderator token
 // may call: the moderation endpoints and the reads of room state.
-// Publishing messages and pushes to users need an API key or an admin
-// token, since they carry any user the caller names.
+// Publishing messages, broadcasts and pushes to users need an API key or
+// an admin token, since they carry any user the caller names.
 var moderatorRoutes = map[string]scope{
 	"room":        scopePath,
 	"history":     scopePath,
@@ -56,7 +56,6 @@ var moderatorRoutes = map[string]scope{
 	"filter_info": scopePath,
 	"filter_test": scopePath,
 	"nodes":       scopePath,
-	"broadcast":   scopePath,
 	"rooms":       scopeListing,
 	"whoami":      scopeListing,
 	"unknown":     scopeListing, // answered 404 like any other caller
