@@ -92,8 +92,10 @@ func (r *room) flushLocked(now time.Time) {
 		r.env.metrics.MessagesOut.Add(float64(n))
 		r.messages.Add(uint64(n))
 		r.env.metrics.BatchSize.Observe(float64(n))
+		f := encodeBatch(r.name, batch)
+		f.solo = r.viewers.Load() == 1
 		r.inFlight += r.env.fanout.toRoom(r, task{
-			kind: taskBatch, room: r, frame: encodeBatch(r.name, batch),
+			kind: taskBatch, room: r, frame: f,
 			lastOffset: batch[n-1].Offset, acceptedAt: batch[0].TS,
 		})
 	}

@@ -101,6 +101,7 @@ func nextDeflatedBatch(t *testing.T, br *bufio.Reader) (payload, inflated []byte
 // that level makes of each batch, not those of the default level.
 func TestCompressionLevelOnTheWire(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{Gateway: gatewayKnobs(func(c *gwConfig) { c.CompressionLevel = flate.BestCompression })})
+	dial(t, s.WSURL, nil).join("levels") // not alone: a room's only viewer gets small frames plain
 	br := deflateViewer(t, s, "levels")
 	c := corpus.New(1)
 	texts := make([]string, 40)
@@ -115,5 +116,39 @@ func TestCompressionLevelOnTheWire(t *testing.T) {
 	}
 	if !bytes.Equal(payload, best) {
 		t.Errorf("the batch came in %d bytes, not the %d of level 9 (level 1: %d)", len(payload), len(best), len(fast))
+	}
+}
+
+// A room's only viewer gets a small batch plain even with permessage-deflate
+// (deflating it would cost more than its write and save ~10%), and a big
+// one deflated.
+func TestSoloViewerGetsSmallFramesPlain(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{})
+	br := deflateViewer(t, s, "solo")
+	s.Publish(t, "solo", "short")
+	for {
+		var h [1]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			t.Fatal(err)
+		}
+		_ = br.UnreadByte()
+		_, payload, err := readServerFrame(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h[0]&0x40 != 0 {
+			t.Fatalf("a %d-byte frame for a room's only viewer was deflated", len(payload))
+		}
+		if strings.Contains(string(payload), `"op":"batch"`) {
+			break
+		}
+	}
+	// One message of over a kilobyte, with a big data object.
+	big := `{"messages":[{"text":"big","data":{"pad":"` + strings.Repeat("compressible ", 100) + `"}}]}`
+	if status, body := s.Do(t, "POST", "/v1/rooms/solo/messages", big); status != 200 {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	if payload, inflated := nextDeflatedBatch(t, br); len(payload) >= len(inflated) || !strings.Contains(string(inflated), "compressible") {
+		t.Fatalf("a %d-byte batch for the only viewer: %d bytes on the wire", len(inflated), len(payload))
 	}
 }

@@ -101,4 +101,16 @@ func TestDeflateNeverGrowsAFrame(t *testing.T) {
 	if got := big.bytesFor(1); got[0] != 0xC1 || len(got) >= len(big.plain) {
 		t.Errorf("a compressible %d-byte payload: first byte %#x, %d bytes", len(big.payload()), got[0], len(got))
 	}
+	// For a room's only viewer, the same payload (under a kilobyte) goes
+	// plain, and a bigger one is deflated.
+	solo := newTextFrame(big.payload())
+	solo.solo = true
+	if got := solo.bytesFor(1); !bytes.Equal(got, solo.plain) {
+		t.Errorf("a %d-byte frame for one viewer was deflated", len(solo.payload()))
+	}
+	soloBig := newTextFrame(bytes.Repeat([]byte(`{"text":"哈哈哈哈"}`), 60))
+	soloBig.solo = true
+	if got := soloBig.bytesFor(1); got[0] != 0xC1 {
+		t.Errorf("a %d-byte frame for one viewer went plain", len(soloBig.payload()))
+	}
 }

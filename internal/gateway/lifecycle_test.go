@@ -178,9 +178,12 @@ func TestDrain(t *testing.T) {
 }
 
 // A viewer that negotiated permessage-deflate gets compressed frames (RSV1
-// set) that inflate to the same batch a plain viewer gets.
+// set) that inflate to the same batch a plain viewer gets. A second viewer
+// shares the room: a room's only viewer gets small frames plain
+// (frame.solo).
 func TestDeflatedFramesOnTheWire(t *testing.T) {
 	s := stacktest.Start(t, stacktest.Options{})
+	dial(t, s.WSURL, nil).join("dz")
 	br := deflateViewer(t, s, "dz")
 	s.Publish(t, "dz", texts(strings.Repeat("compressible ", 6), 30)...)
 	payload, inflated := nextDeflatedBatch(t, br)
