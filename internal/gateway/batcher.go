@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"time"
 
 	"github.com/danmaku/danmaku/protocol"
@@ -95,7 +96,7 @@ func (r *room) flushLocked(now time.Time) {
 		f := encodeBatch(r.name, batch)
 		f.solo = r.viewers.Load() == 1
 		r.inFlight += r.env.fanout.toRoom(r, task{
-			kind: taskBatch, room: r, frame: f,
+			kind: taskBatch, room: r, frame: f, batch: slices.Clone(batch),
 			lastOffset: batch[n-1].Offset, acceptedAt: batch[0].TS,
 		})
 	}

@@ -32,6 +32,7 @@ type task struct {
 	members     []*membership // taskDrop
 	frame       *frame
 	lastOffset  uint64            // taskBatch: newest offset in frame
+	batch       []protocol.Stored // taskBatch: the frame's messages (a copy), for catchUp
 	acceptedAt  int64             // taskBatch: unix ms of the oldest message, for latency
 	reply       []byte            // taskJoin: the joined reply
 	msgs        []protocol.Stored // taskJoin: catch-up, oldest first
@@ -142,16 +143,30 @@ func (b *bucket) deliver(t *task) {
 		return
 	}
 	batch := t.kind == taskBatch
-	n, bytes := 0, 0
+	var cu catchUp
+	if batch {
+		cu = newCatchUp(t)
+	}
+	n, bytes, i := 0, 0, 0
 	start := time.Now()
 	for c, m := range set {
-		if !c.writeFrame(t.frame) {
+		f, last := t.frame, uint64(0)
+		if batch {
+			if i > 0 && i%extendEvery == 0 {
+				cu.extend()
+			}
+			i++
+			if f, last = cu.frameFor(m.lastSent); f == nil {
+				continue
+			}
+		}
+		if !c.writeFrame(f) {
 			continue
 		}
 		n++
-		bytes += len(t.frame.bytesFor(c.deflate))
+		bytes += len(f.bytesFor(c.deflate))
 		if batch {
-			m.lastSent = t.lastOffset
+			m.lastSent = last
 		}
 	}
 	b.count(n, bytes)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -128,5 +129,64 @@ func TestBucketJoinDeliverRejoinLeave(t *testing.T) {
 	b.exec(&task{kind: taskEveryone, frame: newTextFrame([]byte(`{"op":"broadcast","msgs":[]}`))})
 	if sm := next(); sm.Op != protocol.OpBroadcast {
 		t.Fatalf("after leave got %+v, want only the broadcast (no room frame)", sm)
+	}
+}
+
+// While a bucket writes a frame to a big room, the members it reaches after
+// the room received newer messages get them in the same write; the next
+// frame then gives each member only what it lacks. Every member's stream is
+// whole and in order, with no message twice, whichever members came first.
+func TestCatchUpAppendsNewerMessages(t *testing.T) {
+	const members = 2*extendEvery + 44
+	m := metrics.New()
+	b := newBucket(0, nil, newBucketMetrics(m), newWriteCost())
+	r := &room{name: "big", streaming: true, flushedLast: 4, inFlight: 10,
+		pending: []protocol.Stored{msg(5), msg(6)}}
+	reads := make([]func() *protocol.ServerMessage, members)
+	set := map[*conn]*membership{}
+	for i := range reads {
+		c, next := loopbackConn(t, newConnPolicy(1<<20, m))
+		b.conns.add(c)
+		set[c] = &membership{room: r, lastSent: 2}
+		reads[i] = next
+	}
+	b.members[r] = set
+	deliver := func(msgs ...protocol.Stored) {
+		b.exec(&task{kind: taskBatch, room: r, frame: encodeBatch("big", msgs), batch: msgs, lastOffset: msgs[len(msgs)-1].Offset})
+	}
+	deliver(msg(3), msg(4))
+	// The room flushes 5 and 6 with 7, which came since.
+	r.mu.Lock()
+	r.pending, r.flushedLast = nil, 7
+	r.mu.Unlock()
+	deliver(msg(5), msg(6), msg(7))
+
+	early := 0
+	for i, next := range reads {
+		var got []uint64
+		var sizes []int
+		for len(got) == 0 || got[len(got)-1] < 7 {
+			sm := next()
+			sizes = append(sizes, len(sm.Msgs))
+			for _, msg := range sm.Msgs {
+				got = append(got, msg.Offset)
+			}
+		}
+		if want := []uint64{3, 4, 5, 6, 7}; !slices.Equal(got, want) {
+			t.Fatalf("member %d got %v in frames of %v, want %v", i, got, sizes, want)
+		}
+		if slices.Equal(sizes, []int{4, 1}) {
+			early++
+		}
+	}
+	// Those written before the first look at the room got 3, 4 then 5–7;
+	// the rest 3–6 at once, then 7 alone.
+	if early < members-extendEvery {
+		t.Errorf("%d of %d members got 5 and 6 with the first frame, want at least %d", early, members, members-extendEvery)
+	}
+	for c, mb := range set {
+		if mb.lastSent != 7 {
+			t.Fatalf("member %p lastSent %d, want 7", c, mb.lastSent)
+		}
 	}
 }
