@@ -136,7 +136,7 @@ func BenchmarkFanOut(b *testing.B) {
 	policy := newConnPolicy(1<<30, m)
 	bk := newBucket(0, nil, newBucketMetrics(m), newWriteCost())
 	r := &room{name: "lobby"}
-	set := make(map[*conn]*membership, viewers)
+	set := newMemberSet()
 	var readers sync.WaitGroup
 	var servers []net.Conn
 	for range viewers {
@@ -156,7 +156,7 @@ func BenchmarkFanOut(b *testing.B) {
 			client.Close()
 		}()
 		c := &conn{policy: policy, raw: server}
-		set[c] = &membership{room: r}
+		set.put(c, &membership{room: r})
 	}
 	bk.members[r] = set
 	fb := newFrameBuilder(8192)

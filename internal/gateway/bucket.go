@@ -63,7 +63,7 @@ type bucket struct {
 	writes  *writeCost // what a write costs, for the rooms' windows
 
 	// Owned by run.
-	members map[*room]map[*conn]*membership
+	members map[*room]*memberSet
 
 	conns connIndex
 }
@@ -75,7 +75,7 @@ func newBucket(index int, stop <-chan struct{}, m bucketMetrics, writes *writeCo
 		stop:    stop,
 		metrics: m,
 		writes:  writes,
-		members: make(map[*room]map[*conn]*membership),
+		members: make(map[*room]*memberSet),
 		conns:   newConnIndex(),
 	}
 }
@@ -139,23 +139,24 @@ func (b *bucket) writeAll(conns []*conn, f *frame) {
 // bucket. This loop is the fan-out hot path: no allocation per viewer.
 func (b *bucket) deliver(t *task) {
 	set := b.members[t.room]
-	if len(set) == 0 {
+	if set == nil || set.len() == 0 {
 		return
 	}
 	batch := t.kind == taskBatch
 	var cu catchUp
+	step := max(extendEvery, set.len()/extendSteps+1)
 	if batch {
 		cu = newCatchUp(t)
 	}
-	n, bytes, i := 0, 0, 0
+	n, bytes := 0, 0
 	start := time.Now()
-	for c, m := range set {
+	for i, c := range set.conns {
+		m := set.mems[i]
 		f, last := t.frame, uint64(0)
 		if batch {
-			if i > 0 && i%extendEvery == 0 {
+			if i > 0 && i%step == 0 {
 				cu.extend()
 			}
-			i++
 			if f, last = cu.frameFor(m.lastSent); f == nil {
 				continue
 			}
@@ -196,12 +197,12 @@ func (b *bucket) join(t *task) {
 	}
 	set := b.members[t.room]
 	if set == nil {
-		set = make(map[*conn]*membership)
+		set = newMemberSet()
 		b.members[t.room] = set
 	}
 	// A rejoin of a room the viewer is still in: skip what it already got.
 	skipUpTo := uint64(0)
-	if old, ok := set[c]; ok {
+	if old, ok := set.get(c); ok {
 		skipUpTo = old.lastSent
 		old.left.Store(true)
 	}
@@ -218,14 +219,17 @@ func (b *bucket) join(t *task) {
 		msgs = msgs[n:]
 	}
 	m.lastSent = max(skipUpTo, t.lastOffset)
-	set[c] = m
+	set.put(c, m)
 }
 
 func (b *bucket) leave(r *room, c *conn, m *membership) {
 	set := b.members[r]
-	if cur, ok := set[c]; ok && cur == m {
-		delete(set, c)
-		if len(set) == 0 {
+	if set == nil {
+		return
+	}
+	if cur, ok := set.get(c); ok && cur == m {
+		set.remove(c)
+		if set.len() == 0 {
 			delete(b.members, r)
 		}
 	}

@@ -122,8 +122,8 @@ func TestBucketJoinDeliverRejoinLeave(t *testing.T) {
 	}
 
 	b.exec(&task{kind: taskLeave, room: r, conn: c, member: second})
-	if len(b.members[r]) != 0 {
-		t.Fatalf("members after leave: %d", len(b.members[r]))
+	if b.members[r] != nil {
+		t.Fatalf("members after leave: %d", b.members[r].len())
 	}
 	batch(msg(6))
 	b.exec(&task{kind: taskEveryone, frame: newTextFrame([]byte(`{"op":"broadcast","msgs":[]}`))})
@@ -143,11 +143,11 @@ func TestCatchUpAppendsNewerMessages(t *testing.T) {
 	r := &room{name: "big", streaming: true, flushedLast: 4, inFlight: 10,
 		pending: []protocol.Stored{msg(5), msg(6)}}
 	reads := make([]func() *protocol.ServerMessage, members)
-	set := map[*conn]*membership{}
+	set := newMemberSet()
 	for i := range reads {
 		c, next := loopbackConn(t, newConnPolicy(1<<20, m))
 		b.conns.add(c)
-		set[c] = &membership{room: r, lastSent: 2}
+		set.put(c, &membership{room: r, lastSent: 2})
 		reads[i] = next
 	}
 	b.members[r] = set
@@ -184,9 +184,9 @@ func TestCatchUpAppendsNewerMessages(t *testing.T) {
 	if early < members-extendEvery {
 		t.Errorf("%d of %d members got 5 and 6 with the first frame, want at least %d", early, members, members-extendEvery)
 	}
-	for c, mb := range set {
+	for i, mb := range set.mems {
 		if mb.lastSent != 7 {
-			t.Fatalf("member %p lastSent %d, want 7", c, mb.lastSent)
+			t.Fatalf("member %d lastSent %d, want 7", i, mb.lastSent)
 		}
 	}
 }

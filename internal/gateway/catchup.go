@@ -2,9 +2,14 @@ package gateway
 
 import "github.com/danmaku/danmaku/protocol"
 
-// extendEvery is how many members a bucket writes a batch frame to between
-// looks at the room's newer messages.
-const extendEvery = 128
+// A bucket writing a batch frame to a room's members looks at the room's
+// newer messages extendSteps−1 times in the round, at most every
+// extendEvery members: each look that finds some costs one more frame
+// (and one trimmed copy in the next round), so the steps are few.
+const (
+	extendEvery = 128
+	extendSteps = 4
+)
 
 // catchUp chooses what each member of a room gets while a bucket writes one
 // batch frame to them (bucket.deliver). A room holds its next batch until
@@ -95,4 +100,52 @@ func (r *room) pendingAfter(offset uint64) []protocol.Stored {
 		return nil
 	}
 	return append([]protocol.Stored(nil), p...)
+}
+
+// memberSet is a room's members in one bucket, kept in a stable order:
+// deliver walks them in the same order every round, so that a member
+// written early in one round is written early in the next, and a message
+// that catchUp appended for the later members reaches the earlier ones in
+// the next round at most about one round after it came. Removing a member
+// moves the last one into its place.
+type memberSet struct {
+	conns []*conn
+	mems  []*membership
+	index map[*conn]int
+}
+
+func newMemberSet() *memberSet { return &memberSet{index: map[*conn]int{}} }
+
+func (s *memberSet) len() int { return len(s.conns) }
+
+func (s *memberSet) get(c *conn) (*membership, bool) {
+	i, ok := s.index[c]
+	if !ok {
+		return nil, false
+	}
+	return s.mems[i], true
+}
+
+// put makes m c's membership, in c's place if it has one, else last.
+func (s *memberSet) put(c *conn, m *membership) {
+	if i, ok := s.index[c]; ok {
+		s.mems[i] = m
+		return
+	}
+	s.index[c] = len(s.conns)
+	s.conns = append(s.conns, c)
+	s.mems = append(s.mems, m)
+}
+
+func (s *memberSet) remove(c *conn) {
+	i, ok := s.index[c]
+	if !ok {
+		return
+	}
+	last := len(s.conns) - 1
+	s.conns[i], s.mems[i] = s.conns[last], s.mems[last]
+	s.index[s.conns[i]] = i
+	s.conns[last], s.mems[last] = nil, nil
+	s.conns, s.mems = s.conns[:last], s.mems[:last]
+	delete(s.index, c)
 }
