@@ -12,7 +12,8 @@
 //   - A conn (conn.go) is one viewer. Writing to it never blocks.
 //   - A bucket (bucket.go) is one shard of the connections, with its own
 //     goroutine and task queue (queue.go). It owns the member sets of the
-//     rooms it serves and writes frames to them.
+//     rooms it serves (memberSet, in a stable order) and writes frames to
+//     them, catching members up within a round (catchup.go).
 //   - The fanout (fanout.go) is the set of buckets: where a connection goes
 //     and which buckets a frame is queued on.
 //   - A room (room.go, batcher.go) exists while it has viewers here
@@ -61,6 +62,19 @@
 // is slower than its message rate sends bigger frames instead of queueing
 // more of them: its latency is one fan-out round, not a growing queue. batcher_internal_test.go has one test
 // per rule.
+//
+// # Catching up within a round
+//
+// Rule 2 alone would make a message that arrives just after a flush wait
+// for the whole round, then for its place in the next: up to two rounds.
+// So a bucket writing a batch frame to a big room (catchup.go) looks at the
+// room's pending messages a few times during the round, and the members it
+// has not written yet get the frame with them appended; the next frame gives
+// each member only what it lacks, by its lastSent. A bucket walks a room's
+// members in the same order every round (memberSet), so the members that
+// missed an extension are the first written in the next round. The room's
+// batches and rules are unchanged; a member's stream stays whole and in
+// order (TestCatchUpAppendsNewerMessages).
 //
 // # Lock order
 //
