@@ -138,6 +138,7 @@ type Bus struct {
 	rooms   *roomCache
 	parts   partitions
 	live    *liveRooms // the room subscriptions' dispatchers
+	ready   readiness  // Ready's last answer
 
 	done       chan struct{} // closed when Close begins; waiting calls give up with ErrClosed
 	connClosed chan struct{} // closed by the NATS client once the connection is closed for good

@@ -363,9 +363,13 @@ func (s *Server) health(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if (s.gateway != nil && s.gateway.Draining()) || !s.bus.Conn().IsConnected() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.gateway != nil && s.gateway.Draining() {
+			http.Error(w, "not ready: draining", http.StatusServiceUnavailable)
+			return
+		}
+		if err := s.bus.Ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain")
