@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,11 @@ import (
 // all are sent, then all acks awaited.
 //
 // A record with metadata that would not read back as written fails the
-// whole call with ErrInvalidRecord before anything is stored. On any other
+// whole call with ErrInvalidRecord before anything is stored. When no
+// stream answers for any record (a clustered JetStream electing the room's
+// stream leader after a node died, or a server whose cluster has not yet
+// told it where the stream is), nothing was stored, and Append tries again
+// with a backoff until ctx ends; then it returns ErrNoStream. On any other
 // error some of the records may have been stored (and delivered live);
 // the caller cannot tell which. The bodies must not change until Append
 // returns.
@@ -45,7 +50,31 @@ func (b *Bus) Append(ctx context.Context, room string, recs []Record) ([]uint64,
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
+	backoff := 50 * time.Millisecond
+	for {
+		offsets, err := b.appendOnce(ctx, room, entry, recs)
+		if !errors.Is(err, errNothingStored) {
+			return offsets, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-b.done:
+			t.Stop()
+			return nil, ErrClosed
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
 
+// errNothingStored is publish's error when no stream answered any record.
+var errNothingStored = fmt.Errorf("%w (nothing stored)", ErrNoStream)
+
+// appendOnce is one attempt of Append.
+func (b *Bus) appendOnce(ctx context.Context, room string, entry *roomEntry, recs []Record) ([]uint64, error) {
 	start := time.Now() // no earlier than the store time of any record below
 	offsets := make([]uint64, 0, len(recs))
 	rest := recs
@@ -58,6 +87,7 @@ func (b *Bus) Append(ctx context.Context, room string, recs []Record) ([]uint64,
 		rest = recs[1:]
 	}
 	if len(rest) > 0 {
+		var err error
 		if offsets, err = b.publish(ctx, entry.subject, false, rest, offsets); err != nil {
 			return nil, fmt.Errorf("bus: append to %q: %w", room, err)
 		}
@@ -103,6 +133,8 @@ func (b *Bus) publish(ctx context.Context, subject string, first bool, recs []Re
 		}
 	}
 	start := len(dst)
+	var failed error
+	noStream := 0
 	for range recs {
 		msg, err := b.next(ctx, replies)
 		if err != nil {
@@ -110,9 +142,22 @@ func (b *Bus) publish(ctx context.Context, subject string, first bool, recs []Re
 		}
 		seq, err := parseAck(msg)
 		if err != nil {
-			return nil, err
+			// Read every ack: whether any record was stored decides if the
+			// call may be tried again.
+			failed = cmp.Or(failed, err)
+			if errors.Is(err, ErrNoStream) {
+				noStream++
+			}
+			continue
 		}
 		dst = append(dst, seq)
+	}
+	switch {
+	case failed == nil:
+	case noStream == len(recs) && start == 0:
+		return nil, errNothingStored
+	default:
+		return nil, failed
 	}
 	slices.Sort(dst[start:])
 	return dst, nil
