@@ -32,6 +32,7 @@ func TestImportDirection(t *testing.T) {
 		"internal/defaults":   {"internal/", "client", "web", "protocol"},
 		"internal/leaktest":   {"internal/", "client", "web", "protocol"},
 		"internal/ticker":     {"internal/", "client", "web", "protocol"},
+		"internal/natstest":   {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "internal/presence", "internal/relay", "internal/overview", "client", "web"},
 		// relay and presence are NATS plumbing between the roles; gateway
 		// and logic meet through them only via interfaces wired in cli.
 		"internal/relay":    {"internal/gateway", "internal/logic", "internal/cli", "internal/bench", "internal/bus", "client"},

@@ -1,7 +1,6 @@
 package overview
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -12,31 +11,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/clustertest"
 	"github.com/danmaku/danmaku/internal/metrics"
+	"github.com/danmaku/danmaku/internal/natstest"
 )
 
 // openBus starts an embedded NATS server (outside any synctest bubble:
 // its goroutines block on the network) and returns a connection factory.
 func openBus(t *testing.T) func() *nats.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return func() *nats.Conn {
-		t.Helper()
-		nc, err := nats.Connect(b.ClientURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
+	b := natstest.Bus(t)
+	return func() *nats.Conn { return natstest.Connect(t, b) }
 }
 
 // logBuffer collects a table's log lines.

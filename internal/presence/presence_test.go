@@ -1,7 +1,6 @@
 package presence_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -11,34 +10,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/leaktest"
+	"github.com/danmaku/danmaku/internal/natstest"
 	"github.com/danmaku/danmaku/internal/presence"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-func openBus(t *testing.T) *bus.Bus {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
-
-func connect(t *testing.T, b *bus.Bus) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(b.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
 
 // gateway is a fake room table: the counts a gateway would report.
 type gateway struct {
@@ -91,12 +68,12 @@ func eventually(t *testing.T, tb *presence.Table, room string, want int64) {
 }
 
 func TestCountsAddUpAcrossGateways(t *testing.T) {
-	b := openBus(t)
+	b := natstest.Bus(t)
 	ga := &gateway{counts: map[string]int64{"lobby": 3, "a": 1}}
 	gb := &gateway{counts: map[string]int64{"lobby": 2}}
-	start(t, connect(t, b), ga)
-	tb := start(t, connect(t, b), gb)
-	reader := start(t, connect(t, b), nil) // a logic node
+	start(t, natstest.Connect(t, b), ga)
+	tb := start(t, natstest.Connect(t, b), gb)
+	reader := start(t, natstest.Connect(t, b), nil) // a logic node
 	eventually(t, reader, "lobby", 5)
 	eventually(t, reader, "a", 1)
 	eventually(t, tb, "lobby", 3) // a gateway counts the others, not itself
@@ -109,14 +86,14 @@ func TestCountsAddUpAcrossGateways(t *testing.T) {
 // A node that starts late learns the counts from snapshots, including
 // those that no longer change.
 func TestLateNodeGetsSnapshots(t *testing.T) {
-	b := openBus(t)
+	b := natstest.Bus(t)
 	g := &gateway{counts: map[string]int64{}}
 	for i := range 40000 { // more rooms than one snapshot chunk holds
 		g.counts[fmt.Sprintf("r%d", i)] = int64(i%7 + 1)
 	}
-	start(t, connect(t, b), g)
+	start(t, natstest.Connect(t, b), g)
 	time.Sleep(5 * interval) // the counts were reported long before the reader starts
-	reader := start(t, connect(t, b), nil)
+	reader := start(t, natstest.Connect(t, b), nil)
 	eventually(t, reader, "r39999", 39999%7+1)
 	eventually(t, reader, "r0", 1)
 	eventually(t, reader, "r20000", 20000%7+1)
@@ -125,11 +102,11 @@ func TestLateNodeGetsSnapshots(t *testing.T) {
 // A gateway that dies without a goodbye leaves the counts after Expiry; one
 // that closes leaves them at once.
 func TestGoneGatewaysLeaveTheCount(t *testing.T) {
-	b := openBus(t)
-	dyingConn := connect(t, b)
+	b := natstest.Bus(t)
+	dyingConn := natstest.Connect(t, b)
 	start(t, dyingConn, &gateway{counts: map[string]int64{"lobby": 4}})
-	closing := start(t, connect(t, b), &gateway{counts: map[string]int64{"lobby": 1}})
-	reader := start(t, connect(t, b), nil)
+	closing := start(t, natstest.Connect(t, b), &gateway{counts: map[string]int64{"lobby": 1}})
+	reader := start(t, natstest.Connect(t, b), nil)
 	eventually(t, reader, "lobby", 5)
 	closing.Close()
 	eventually(t, reader, "lobby", 4)
@@ -144,15 +121,15 @@ func TestGoneGatewaysLeaveTheCount(t *testing.T) {
 // A report that skips a sequence number makes the reader resync from a
 // snapshot instead of trusting a partial picture.
 func TestMissedReportResyncs(t *testing.T) {
-	b := openBus(t)
+	b := natstest.Bus(t)
 	g := &gateway{counts: map[string]int64{"lobby": 2}}
-	tg := start(t, connect(t, b), g)
-	reader := start(t, connect(t, b), nil)
+	tg := start(t, natstest.Connect(t, b), g)
+	reader := start(t, natstest.Connect(t, b), nil)
 	eventually(t, reader, "lobby", 2)
 	// A forged report from the same node, far ahead: as if many were lost,
 	// with a count that the gateway never had.
 	forged, _ := json.Marshal(map[string]any{"node": tg.Node(), "seq": 1 << 40, "rooms": map[string]int64{"lobby": 99}})
-	nc := connect(t, b)
+	nc := natstest.Connect(t, b)
 	if err := nc.Publish("danmaku.online", forged); err != nil {
 		t.Fatal(err)
 	}

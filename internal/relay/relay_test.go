@@ -12,35 +12,12 @@ import (
 	"github.com/danmaku/danmaku/internal/bus"
 	"github.com/danmaku/danmaku/internal/leaktest"
 	"github.com/danmaku/danmaku/internal/logic"
+	"github.com/danmaku/danmaku/internal/natstest"
 	"github.com/danmaku/danmaku/internal/relay"
 	"github.com/danmaku/danmaku/protocol"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
-
-// openBus starts a real embedded NATS with JetStream, listening on
-// loopback so that tests can open more connections to it.
-func openBus(t *testing.T) *bus.Bus {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
-
-func connect(t *testing.T, b *bus.Bus) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(b.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
 
 // logicNode runs a real logic tier on b's store, served on conn.
 func logicNode(t *testing.T, b *bus.Bus, conn *nats.Conn, sendRate int) *relay.Server {
@@ -82,9 +59,9 @@ func codeOf(err error) string {
 }
 
 func TestSendStoredThroughTheRelay(t *testing.T) {
-	b := openBus(t)
-	logicNode(t, b, connect(t, b), 100)
-	c := gatewayClient(t, connect(t, b), 5*time.Second)
+	b := natstest.Bus(t)
+	logicNode(t, b, natstest.Connect(t, b), 100)
+	c := gatewayClient(t, natstest.Connect(t, b), 5*time.Second)
 	ctx := context.Background()
 	offset, id, err := c.Send(ctx, viewer, sendMsg("hello"))
 	if err != nil || offset == 0 || id == "" {
@@ -107,8 +84,8 @@ func TestSendStoredThroughTheRelay(t *testing.T) {
 // With no logic node at all a send is refused with unavailable at once,
 // not after the timeout.
 func TestNoLogicNodeIsUnavailableAtOnce(t *testing.T) {
-	b := openBus(t)
-	c := gatewayClient(t, connect(t, b), time.Minute)
+	b := natstest.Bus(t)
+	c := gatewayClient(t, natstest.Connect(t, b), time.Minute)
 	start := time.Now()
 	_, _, err := c.Send(context.Background(), viewer, sendMsg("hello"))
 	if codeOf(err) != protocol.CodeUnavailable || !errors.Is(err, nats.ErrNoResponders) {
@@ -122,15 +99,15 @@ func TestNoLogicNodeIsUnavailableAtOnce(t *testing.T) {
 // A logic node that takes a request and never answers (it died with it)
 // costs the viewer the timeout, then unavailable: never a hang.
 func TestSilentLogicNodeTimesOut(t *testing.T) {
-	b := openBus(t)
-	silent := connect(t, b)
+	b := natstest.Bus(t)
+	silent := natstest.Connect(t, b)
 	if _, err := silent.QueueSubscribe("danmaku.logic.send", "logic", func(*nats.Msg) {}); err != nil {
 		t.Fatal(err)
 	}
 	if err := silent.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	c := gatewayClient(t, connect(t, b), 200*time.Millisecond)
+	c := gatewayClient(t, natstest.Connect(t, b), 200*time.Millisecond)
 	_, _, err := c.Send(context.Background(), viewer, sendMsg("hello"))
 	if codeOf(err) != protocol.CodeUnavailable || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("send to a silent node: %v, want unavailable after the timeout", err)
@@ -154,13 +131,13 @@ func waitOwners(t *testing.T, c *relay.Client, n int) {
 // A user sending through several gateways to several logic nodes gets one
 // budget, not one per node: every send of the user goes to its owner.
 func TestOneBudgetAcrossLogicNodes(t *testing.T) {
-	b := openBus(t)
+	b := natstest.Bus(t)
 	for range 3 {
-		logicNode(t, b, connect(t, b), 3)
+		logicNode(t, b, natstest.Connect(t, b), 3)
 	}
 	var gateways []*relay.Client
 	for range 3 {
-		c := gatewayClient(t, connect(t, b), 5*time.Second)
+		c := gatewayClient(t, natstest.Connect(t, b), 5*time.Second)
 		waitOwners(t, c, 3)
 		gateways = append(gateways, c)
 	}
@@ -183,12 +160,12 @@ func TestOneBudgetAcrossLogicNodes(t *testing.T) {
 
 // Owners spread: different users land on different nodes.
 func TestOwnersSpreadOverNodes(t *testing.T) {
-	b := openBus(t)
+	b := natstest.Bus(t)
 	var nodes []string
 	for range 3 {
-		nodes = append(nodes, logicNode(t, b, connect(t, b), 100).Node())
+		nodes = append(nodes, logicNode(t, b, natstest.Connect(t, b), 100).Node())
 	}
-	c := gatewayClient(t, connect(t, b), 5*time.Second)
+	c := gatewayClient(t, natstest.Connect(t, b), 5*time.Second)
 	waitOwners(t, c, 3)
 	seen := map[string]int{}
 	for i := range 300 {
@@ -204,12 +181,12 @@ func TestOwnersSpreadOverNodes(t *testing.T) {
 // A node that stops says goodbye and its users move at once; a node that
 // dies without one is skipped at the first send that finds it gone.
 func TestOwnerGoneSendsStillSucceed(t *testing.T) {
-	b := openBus(t)
-	keep := logicNode(t, b, connect(t, b), 100)
-	leaving := logicNode(t, b, connect(t, b), 100)
-	dyingConn := connect(t, b)
+	b := natstest.Bus(t)
+	keep := logicNode(t, b, natstest.Connect(t, b), 100)
+	leaving := logicNode(t, b, natstest.Connect(t, b), 100)
+	dyingConn := natstest.Connect(t, b)
 	dying := logicNode(t, b, dyingConn, 100)
-	c := gatewayClient(t, connect(t, b), 5*time.Second)
+	c := gatewayClient(t, natstest.Connect(t, b), 5*time.Second)
 	waitOwners(t, c, 3)
 
 	userOf := func(node string) protocol.User {
@@ -234,7 +211,7 @@ func TestOwnerGoneSendsStillSucceed(t *testing.T) {
 	dyingConn.Close() // no goodbye: its heartbeats stop, its subjects vanish
 	// Wait until the server has dropped the dead connection's interest, as
 	// it does when a killed process's socket closes.
-	probe := connect(t, b)
+	probe := natstest.Connect(t, b)
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		_, err := probe.Request("danmaku.logic.send."+dying.Node(), []byte("{}"), time.Second)
 		if errors.Is(err, nats.ErrNoResponders) {
