@@ -157,17 +157,18 @@ func (b *bucket) deliver(t *task) {
 			if i > 0 && i%step == 0 {
 				cu.extend()
 			}
-			if f, last = cu.frameFor(m.lastSent); f == nil {
+			if f, last = cu.frameFor(m.lastSent.Load()); f == nil {
 				continue
 			}
 		}
-		if !c.writeFrame(f) {
+		if !c.writeRoomFrame(t.room, f) {
 			continue
 		}
 		n++
 		bytes += len(f.bytesFor(c.deflate))
 		if batch {
-			m.lastSent = last
+			m.lastSent.Store(last)
+			c.wroteThrough(t.room, last)
 		}
 	}
 	b.count(n, bytes)
@@ -203,9 +204,10 @@ func (b *bucket) join(t *task) {
 	// A rejoin of a room the viewer is still in: skip what it already got.
 	skipUpTo := uint64(0)
 	if old, ok := set.get(c); ok {
-		skipUpTo = old.lastSent
+		skipUpTo = old.lastSent.Load()
 		old.left.Store(true)
 	}
+	c.flushHeld() // frames held for an ack go first (ackride.go)
 	c.reply(t.reply)
 	c.reply(protocol.AppendOnline(nil, t.room.name, t.online))
 	msgs := t.msgs
@@ -218,7 +220,8 @@ func (b *bucket) join(t *task) {
 		c.reply(payload)
 		msgs = msgs[n:]
 	}
-	m.lastSent = max(skipUpTo, t.lastOffset)
+	m.lastSent.Store(max(skipUpTo, t.lastOffset))
+	c.wroteThrough(t.room, m.lastSent.Load())
 	set.put(c, m)
 }
 

@@ -106,8 +106,8 @@ func TestBucketJoinDeliverRejoinLeave(t *testing.T) {
 	if got := offsets(next()); len(got) != 1 || got[0] != 4 {
 		t.Fatalf("live frame: %v", got)
 	}
-	if first.lastSent != 4 {
-		t.Fatalf("lastSent %d, want 4", first.lastSent)
+	if got := first.lastSent.Load(); got != 4 {
+		t.Fatalf("lastSent %d, want 4", got)
 	}
 
 	// A rejoin whose catch-up overlaps what was written skips the overlap.
@@ -147,7 +147,9 @@ func TestCatchUpAppendsNewerMessages(t *testing.T) {
 	for i := range reads {
 		c, next := loopbackConn(t, newConnPolicy(1<<20, m))
 		b.conns.add(c)
-		set.put(c, &membership{room: r, lastSent: 2})
+		mb := &membership{room: r}
+		mb.lastSent.Store(2)
+		set.put(c, mb)
 		reads[i] = next
 	}
 	b.members[r] = set
@@ -185,8 +187,8 @@ func TestCatchUpAppendsNewerMessages(t *testing.T) {
 		t.Errorf("%d of %d members got 5 and 6 with the first frame, want at least %d", early, members, members-extendEvery)
 	}
 	for i, mb := range set.mems {
-		if mb.lastSent != 7 {
-			t.Fatalf("member %d lastSent %d, want 7", i, mb.lastSent)
+		if got := mb.lastSent.Load(); got != 7 {
+			t.Fatalf("member %d lastSent %d, want 7", i, got)
 		}
 	}
 }

@@ -20,14 +20,22 @@ import (
 const closeGrace = 2 * time.Second
 
 // connPolicy is what every connection of a gateway shares: the limit on
-// its unsent bytes and the counter of the viewers it cut off.
+// its unsent bytes, the counter of the viewers it cut off, and the ack
+// counters.
 type connPolicy struct {
 	maxPending int64
 	slowDrops  prometheus.Counter
+	acksRode   prometheus.Counter // acks written with a frame (ackride.go)
+	acksAlone  prometheus.Counter
 }
 
 func newConnPolicy(maxPending int, m *metrics.Metrics) *connPolicy {
-	return &connPolicy{maxPending: int64(maxPending), slowDrops: m.Drops.WithLabelValues(string(metrics.DropSlowConsumer))}
+	return &connPolicy{
+		maxPending: int64(maxPending),
+		slowDrops:  m.Drops.WithLabelValues(string(metrics.DropSlowConsumer)),
+		acksRode:   m.Acks.WithLabelValues("with_frame"),
+		acksAlone:  m.Acks.WithLabelValues("alone"),
+	}
 }
 
 // conn is one viewer's WebSocket connection.
@@ -62,6 +70,8 @@ type conn struct {
 	// deadline (owned by the sweeper goroutine; see Gateway.sweep).
 	deadlineCleared bool
 
+	held heldWrites // acks and frames waiting for each other (ackride.go)
+
 	mu       sync.Mutex                // guards the fields below
 	rooms    map[string]*membership    // joined rooms, by name
 	identity auth.Identity             // the verified token's claims; zero for guests
@@ -79,8 +89,17 @@ type membership struct {
 	left atomic.Bool // leave or close happened; pending join tasks are void
 
 	// lastSent is the newest offset of this room written to the connection.
-	// Owned by the bucket goroutine.
-	lastSent uint64
+	// Written only by the bucket goroutine; the sender's goroutine reads it
+	// to tell whether an ack's frame went out already (ackride.go).
+	lastSent atomic.Uint64
+}
+
+// membership returns the connection's membership of room, nil if it is
+// not in it.
+func (c *conn) membership(room string) *membership {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rooms[room]
 }
 
 // identityUser is the user a send is made as: the guest, or the token's
@@ -137,11 +156,14 @@ func (c *conn) writeFrame(f *frame) bool { return c.write(f.bytesFor(c.deflate))
 // reply writes a small control reply, uncompressed (permessage-deflate is
 // per message, so an uncompressed frame is always allowed).
 func (c *conn) reply(payload []byte) {
+	c.write(appendTextFrame(make([]byte, 0, maxHeader+len(payload)), payload))
+}
+
+// appendTextFrame appends payload to b as one uncompressed text frame.
+func appendTextFrame(b, payload []byte) []byte {
 	var hdr [maxHeader]byte
 	n := putHeader(hdr[:], 0x81, len(payload))
-	b := make([]byte, 0, n+len(payload))
-	b = append(append(b, hdr[:n]...), payload...)
-	c.write(b)
+	return append(append(b, hdr[:n]...), payload...)
 }
 
 func (c *conn) replyError(code, message string) { c.replyRoomError("", code, message) }

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,55 @@ func TestSendAckAndEcho(t *testing.T) {
 	if got.Text != "hi there" || got.Color != "#ff00aa" || got.Mode != "top" || got.User == nil || got.User.ID == "" || got.Offset != ack.Offset || got.ID != ack.MsgID {
 		t.Fatalf("received %+v for ack %+v", got, ack)
 	}
+}
+
+// A sender alone in its room gets its ack and its own message, and the two
+// share a write (internal/gateway/ackride.go): danmaku_acks_total counts
+// every ack once, and those that rode with a frame. Under a heavily loaded
+// host a few may be written alone after the hold, so the test asks for
+// one of five.
+func TestAckRidesWithTheSendersFrame(t *testing.T) {
+	s := stacktest.Start(t, stacktest.Options{})
+	a := dial(t, s.WSURL, nil)
+	a.join("solo")
+	const sends = 5
+	for i := range sends {
+		id := strconv.Itoa(i)
+		a.send(map[string]any{"op": "send", "room": "solo", "id": id, "text": "hi " + id})
+		var ack, own bool
+		for !ack || !own {
+			switch m := a.read(5 * time.Second); m.Op {
+			case protocol.OpAck:
+				ack = ack || m.ID == id
+			case protocol.OpBatch:
+				for _, msg := range m.Msgs {
+					own = own || msg.Text == "hi "+id
+				}
+			}
+		}
+	}
+	_, body := s.Do(t, "GET", "/metrics", nil)
+	rode := metricValue(t, body, `danmaku_acks_total{written="with_frame"}`)
+	alone := metricValue(t, body, `danmaku_acks_total{written="alone"}`)
+	if rode+alone != sends || rode < 1 {
+		t.Fatalf("acks with a frame %v, alone %v; want %d in all, at least one with a frame", rode, alone, sends)
+	}
+}
+
+// metricValue reads one sample from a Prometheus text exposition.
+func metricValue(t *testing.T, body []byte, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in the metrics", series)
+	return 0
 }
 
 // TestOrderedFanOut: 1,000 viewers over several rooms, each gets every

@@ -90,6 +90,7 @@ func (g *Gateway) onClose(ws *websocket.Conn, err error) {
 		return
 	}
 	c.closing.Store(true)
+	c.dropHeld()
 	g.metrics.Closed(closeReason(c.closeCode.Load(), err))
 	members := c.takeMemberships()
 	c.bucket.conns.remove(c)

@@ -9,7 +9,10 @@
 //     upgrade.go the handshake and admission.go its limits, dispatch.go the
 //     client messages, with join.go, send.go, authn.go and moderate.go for
 //     the ops.
-//   - A conn (conn.go) is one viewer. Writing to it never blocks.
+//   - A conn (conn.go) is one viewer. Writing to it never blocks. The ack of
+//     a send to a small room and the frame holding the message go out in
+//     one write, whichever comes first waiting briefly for the other
+//     (ackride.go).
 //   - A bucket (bucket.go) is one shard of the connections, with its own
 //     goroutine and task queue (queue.go). It owns the member sets of the
 //     rooms it serves (memberSet, in a stable order) and writes frames to
@@ -81,7 +84,8 @@
 //	room.mu → taskQueue.mu
 //
 // roomTable.mu is never held with room.mu. conn.mu, connIndex.mu and
-// taskQueue.mu are leaves. Queuing a task never blocks, so a room queues its
+// taskQueue.mu are leaves. heldWrites.mu (ackride.go) is held only while
+// writing to nbio's connection, whose lock comes after it. Queuing a task never blocks, so a room queues its
 // frames under its lock, and a bucket goroutine, which holds no lock while
 // it runs a task, may take a room's lock when it finishes the room's frame
 // (rule 2). Room member sets are owned by their bucket's goroutine and need

@@ -63,10 +63,13 @@ func (g *Gateway) drainSends(ctx context.Context, c *conn) {
 	}
 }
 
-// sendOne stores one send through the Sender and answers it.
+// sendOne stores one send through the Sender and answers it. While it is
+// in the store, the connection's frames of small rooms wait for the answer
+// (ackride.go).
 func (g *Gateway) sendOne(ctx context.Context, c *conn, msg *protocol.ClientMessage) {
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
+	c.storing()
 	offset, id, err := g.cfg.Sender.Send(ctx, c.identityUser(), msg)
 	if err != nil {
 		var ce *protocol.CodeError
@@ -74,11 +77,12 @@ func (g *Gateway) sendOne(ctx context.Context, c *conn, msg *protocol.ClientMess
 			g.log.Warn("send failed", "room", msg.Room, "err", err)
 			ce = protocol.Errorf(protocol.CodeUnavailable, "the message could not be stored; retry")
 		}
-		g.nack(c, msg, ce)
+		g.metrics.Nacks.WithLabelValues(ce.Code).Inc()
+		c.answer(nil, 0, protocol.Marshal(ce.NackFor(msg.ID)), false)
 		return
 	}
 	g.metrics.MessagesIn.WithLabelValues("ws").Inc()
-	c.reply(protocol.Marshal(protocol.Ack{Op: protocol.OpAck, ID: msg.ID, Offset: offset, MsgID: id}))
+	c.answer(c.membership(msg.Room), offset, protocol.Marshal(protocol.Ack{Op: protocol.OpAck, ID: msg.ID, Offset: offset, MsgID: id}), true)
 }
 
 // nack refuses a send, counting the refusal by code.

@@ -51,6 +51,7 @@ type Metrics struct {
 	Drops           *prometheus.CounterVec // reason
 	Closes          *prometheus.CounterVec // reason
 	Nacks           *prometheus.CounterVec // code
+	Acks            *prometheus.CounterVec // written: with_frame, alone
 	Refusals        *prometheus.CounterVec // code: sends refused by the logic pipeline (WebSocket and API)
 	ConnRefusals    *prometheus.CounterVec // reason: connections refused or closed by abuse limits
 	BatchSize       prometheus.Histogram
@@ -92,6 +93,7 @@ func New() *Metrics {
 	m.Drops = m.counterVec(NameDrops, "Messages or frames not delivered, by reason.", "reason")
 	m.Closes = m.counterVec(NameCloses, "Connections closed by the server or client, by reason.", "reason")
 	m.Nacks = m.counterVec("danmaku_nacks_total", "Refused sends, by nack code.", "code")
+	m.Acks = m.counterVec("danmaku_acks_total", "Acks of viewer sends, by how they were written: in one write with a frame of the room (with_frame) or on their own (alone).", "written")
 	m.Refusals = m.counterVec("danmaku_refusals_total", "Messages refused by the send pipeline, by code (unauthorized, muted, rate_limited, slow_mode, …).", "code")
 	m.ConnRefusals = m.counterVec("danmaku_conn_refusals_total", "Connections refused or closed by identity and abuse limits, by reason.", "reason")
 	m.BatchSize = m.histogram("danmaku_batch_size", "Messages per batch frame.",
