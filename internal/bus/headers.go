@@ -2,6 +2,7 @@ package bus
 
 import (
 	"strconv"
+	"unique"
 
 	"github.com/nats-io/nats.go"
 
@@ -78,6 +79,9 @@ func metaOf(h nats.Header) (typ string, ts int64) {
 	typ = h.Get(typeHeader)
 	if typ != "" && !protocol.ValidType(typ) {
 		typ = ""
+	}
+	if typ != "" {
+		typ = unique.Make(typ).Value() // one string per type, not one per kept message
 	}
 	if v := h.Get(tsHeader); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,7 +41,10 @@ func (b *Bus) SubscribeRoom(room string, fn func(protocol.Stored)) (unsubscribe 
 			return
 		}
 		typ, ts := metaOf(msg.Header)
-		fn(protocol.Stored{Offset: offset, Prev: prev, Body: msg.Data, Type: typ, TS: ts})
+		// A copy of the body alone: msg.Data shares its array with the
+		// republish headers (~200 bytes), and a room keeps its recent
+		// messages for joins and resumes.
+		fn(protocol.Stored{Offset: offset, Prev: prev, Body: bytes.Clone(msg.Data), Type: typ, TS: ts})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe to %q: %w", room, err)

@@ -95,7 +95,9 @@ func (s *senders) check(user, room, text string, slowModeSeconds int, exempt boo
 			}
 		}
 	}
-	st.sends = append(st.sends, now)
+	if s.rate > 0 { // without a rate limit the sends need no record
+		st.sends = append(st.sends, now)
+	}
 	st.lastRoom[room] = now
 	st.texts = append(st.texts, sentText{h, now})
 	return allowed, 0
