@@ -41,6 +41,9 @@ type task struct {
 	online      int64             // taskJoin: the room's viewer count
 }
 
+// maxScratch is the largest join buffer a bucket keeps for the next join.
+const maxScratch = 64 << 10
+
 // bucketMetrics are the measurements a bucket takes.
 type bucketMetrics struct {
 	deliveries prometheus.Counter
@@ -64,6 +67,7 @@ type bucket struct {
 
 	// Owned by run.
 	members map[*room]*memberSet
+	scratch []byte // a join's frames, written at once
 
 	conns connIndex
 }
@@ -208,17 +212,21 @@ func (b *bucket) join(t *task) {
 		old.left.Store(true)
 	}
 	c.flushHeld() // frames held for an ack go first (ackride.go)
-	c.reply(t.reply)
-	c.reply(protocol.AppendOnline(nil, t.room.name, t.online))
+	// The reply, the room's count and the catch-up go out in one write.
+	b.scratch = appendTextFrame(b.scratch[:0], t.reply)
+	b.scratch = appendTextFrame(b.scratch, protocol.AppendOnline(nil, t.room.name, t.online))
 	msgs := t.msgs
 	for len(msgs) > 0 && msgs[0].Offset <= skipUpTo {
 		msgs = msgs[1:]
 	}
 	for len(msgs) > 0 {
 		n := min(len(msgs), t.replayLimit)
-		payload := protocol.AppendBatch(make([]byte, 0, 256*n), t.room.name, msgs[:n])
-		c.reply(payload)
+		b.scratch = appendTextFrame(b.scratch, protocol.AppendBatch(make([]byte, 0, 256*n), t.room.name, msgs[:n]))
 		msgs = msgs[n:]
+	}
+	c.write(b.scratch) // nbio copies what the kernel does not take at once
+	if cap(b.scratch) > maxScratch {
+		b.scratch = nil
 	}
 	m.lastSent.Store(max(skipUpTo, t.lastOffset))
 	c.wroteThrough(t.room, m.lastSent.Load())

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/danmaku/danmaku/internal/metrics"
@@ -191,4 +192,19 @@ func TestCatchUpAppendsNewerMessages(t *testing.T) {
 			t.Fatalf("member %d lastSent %d, want 7", i, got)
 		}
 	}
+}
+
+// A join's reply, the room's count and its catch-up batches reach the
+// viewer in one write.
+func TestJoinWritesOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, mb, log, m := rideConn(t, 1)
+		b := newBucket(0, nil, newBucketMetrics(m), newWriteCost())
+		b.exec(&task{kind: taskJoin, room: mb.room, conn: c, member: mb, reply: []byte(`{"op":"joined","room":"r"}`),
+			msgs: []protocol.Stored{msg(1), msg(2), msg(3)}, lastOffset: 3, replayLimit: 2, online: 1})
+		synctest.Wait()
+		if got, want := ops(t, log.take()), [][]string{{"joined", "online", "batch", "batch"}}; !sameOps(got, want) {
+			t.Fatalf("writes %v, want %v", got, want)
+		}
+	})
 }
