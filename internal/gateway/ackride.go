@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,7 +24,7 @@ import (
 //     next frame, of any room, and goes out in front of it. An ack whose
 //     frame the connection already has (its membership's lastSent reached
 //     the ack's offset) is written at once, by whichever of the sender's
-//     goroutine and the bucket comes second: each stores its side (any,
+//     goroutine and the bucket comes second: each stores its side (heldAny,
 //     lastSent) before it loads the other's, so one of them sees both.
 //  4. Whatever is held is written once ackHold has passed (a timer), so
 //     neither waits longer than that, whatever became of the other.
@@ -36,12 +35,11 @@ import (
 // ackHold is the longest an ack or a frame is held for the other.
 const ackHold = 20 * time.Millisecond
 
-// heldWrites are a connection's acks and frames waiting for each other.
+// heldWrites are a connection's acks and frames waiting for each other;
+// conn.heldAny and conn.awaiting, read on every frame written to the
+// connection, sit with the connection's other hot fields.
 type heldWrites struct {
-	any      atomic.Bool  // something is held; read on every frame written to the connection
-	awaiting atomic.Int32 // the connection's sends in the store, not yet answered
-
-	mu     sync.Mutex // guards the fields below; taken before nbio's connection lock
+	mu     sync.Mutex // guards the fields below and heldAny's changes; taken before nbio's connection lock
 	buf    []byte     // the held frames, oldest first
 	acks   []ackDue   // the held acks' rooms and offsets
 	frames int        // held frames that are not acks
@@ -61,7 +59,7 @@ func (r *room) acksRide() bool {
 }
 
 // storing marks a send of the connection as in the store; answer ends it.
-func (c *conn) storing() { c.held.awaiting.Add(1) }
+func (c *conn) storing() { c.awaiting.Add(1) }
 
 // answer writes the ack (stored: the message is at offset of m's room) or
 // nack payload of a send that storing marked, with any frames held for it
@@ -70,7 +68,7 @@ func (c *conn) answer(m *membership, offset uint64, payload []byte, stored bool)
 	h := &c.held
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.awaiting.Add(-1)
+	c.awaiting.Add(-1)
 	h.buf = appendTextFrame(h.buf, payload)
 	if stored {
 		h.acks = append(h.acks, ackDue{room: nil, offset: offset})
@@ -89,7 +87,7 @@ func (c *conn) answer(m *membership, offset uint64, payload []byte, stored bool)
 
 // holdLocked marks something held and arms the timer of rule 4.
 func (h *heldWrites) holdLocked(c *conn) {
-	if h.any.Swap(true) {
+	if c.heldAny.Swap(true) {
 		return
 	}
 	if h.timer == nil {
@@ -114,7 +112,7 @@ func (c *conn) writeHeldLocked(tail []byte) bool {
 	h.buf = append(h.buf, tail...)
 	ok := len(h.buf) == 0 || c.write(h.buf)
 	h.buf, h.acks, h.frames = h.buf[:0], h.acks[:0], 0
-	if h.any.Swap(false) {
+	if c.heldAny.Swap(false) {
 		h.timer.Stop()
 	}
 	return ok
@@ -125,7 +123,7 @@ func (c *conn) flushHeld() {
 	h := &c.held
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.any.Load() {
+	if c.heldAny.Load() {
 		c.writeHeldLocked(nil)
 	}
 }
@@ -135,18 +133,18 @@ func (c *conn) flushHeld() {
 // (rule 3), or plainly when nothing is held or awaited.
 func (c *conn) writeRoomFrame(r *room, f *frame) bool {
 	h := &c.held
-	if !h.any.Load() && h.awaiting.Load() == 0 {
+	if !c.heldAny.Load() && c.awaiting.Load() == 0 {
 		return c.writeFrame(f)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.awaiting.Load() > 0 && r.acksRide() {
+	if c.awaiting.Load() > 0 && r.acksRide() {
 		h.buf = append(h.buf, f.bytesFor(c.deflate)...)
 		h.frames++
 		h.holdLocked(c)
 		return !c.closing.Load()
 	}
-	if !h.any.Load() {
+	if !c.heldAny.Load() {
 		return c.writeFrame(f)
 	}
 	return c.writeHeldLocked(f.bytesFor(c.deflate))
@@ -157,7 +155,7 @@ func (c *conn) writeRoomFrame(r *room, f *frame) bool {
 // held acks if one of them is for a message of r the connection now has.
 func (c *conn) wroteThrough(r *room, last uint64) {
 	h := &c.held
-	if !h.any.Load() {
+	if !c.heldAny.Load() {
 		return
 	}
 	h.mu.Lock()
@@ -176,7 +174,7 @@ func (c *conn) dropHeld() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.buf, h.acks, h.frames = nil, nil, 0
-	if h.any.Swap(false) {
+	if c.heldAny.Swap(false) {
 		h.timer.Stop()
 	}
 }

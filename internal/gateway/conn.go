@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lesismal/nbio"
 	"github.com/lesismal/nbio/nbhttp/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
@@ -40,30 +41,37 @@ func newConnPolicy(maxPending int, m *metrics.Metrics) *connPolicy {
 
 // conn is one viewer's WebSocket connection.
 type conn struct {
-	policy  *connPolicy
-	ws      *websocket.Conn
+	// What every frame written to the connection reads, together at the
+	// front, so that a fan-out touches few cache lines per viewer.
 	raw     net.Conn // the nbio connection; frames are written to it as raw bytes
+	policy  *connPolicy
+	closing atomic.Bool  // a close frame was sent or the socket closed
+	deflate deflateLevel // 0, or the level of the deflated frames it negotiated
+	// heldAny: acks or frames are held; awaiting: sends in the store, not
+	// yet answered (both ackride.go).
+	heldAny  atomic.Bool
+	awaiting atomic.Int32
+	// Unsent bytes = queued - written. written is advanced by nbio's
+	// OnWrittenSize hook as bytes reach the kernel.
+	queued  atomic.Int64
+	written atomic.Int64
+
+	ws      *websocket.Conn
+	nc      *nbio.Conn // the nbio connection under raw, as the written-size hook knows it (engine.go)
 	bucket  *bucket
 	user    protocol.User
-	userKey string       // the id push-to-user addresses (the platform's user id)
-	deflate deflateLevel // 0, or the level of the deflated frames it negotiated
-	ip      string       // counted against the per-IP limit
+	userKey string // the id push-to-user addresses (the platform's user id)
+	ip      string // counted against the per-IP limit
 
 	// limiter bounds the messages the viewer may send; nbio runs a
 	// connection's messages one at a time, so only onMessage touches it.
 	limiter  *rate.Limiter
 	refusals int // messages refused by limiter in a row
 
-	// Unsent bytes = queued - written. written is advanced by nbio's
-	// OnWrittenSize hook as bytes reach the kernel.
-	queued  atomic.Int64
-	written atomic.Int64
-
 	lastActive atomic.Int64 // unix nanoseconds of the last message received
 	connected  time.Time    // set before the connection is shared
 	authed     atomic.Bool
 	expires    atomic.Int64 // unix nanoseconds the token expires; 0 for guests
-	closing    atomic.Bool  // a close frame was sent or the socket closed
 	closeCode  atomic.Int32 // the code the server closed with, 0 if none
 	closeAt    atomic.Int64 // unix nanoseconds the close frame was sent
 	// deadlineCleared: the sweeper has removed nbio's pre-upgrade read

@@ -91,6 +91,7 @@ func (g *Gateway) onClose(ws *websocket.Conn, err error) {
 	}
 	c.closing.Store(true)
 	c.dropHeld()
+	g.unindexConn(c)
 	g.metrics.Closed(closeReason(c.closeCode.Load(), err))
 	members := c.takeMemberships()
 	c.bucket.conns.remove(c)

@@ -73,6 +73,7 @@ func (g *Gateway) startEngine(addr string, handler http.Handler) error {
 	}
 	g.addr = ln.Addr()
 	g.exec = newExecutor(runtime.GOMAXPROCS(0)*1024, g.log)
+	g.byFD = newFDIndex(nbio.MaxOpenFiles)
 	engine := nbhttp.NewEngine(nbhttp.Config{
 		Name:           "danmaku",
 		ServerExecutor: g.exec.Go,
@@ -125,13 +126,39 @@ func holdOpen(h http.Handler, d time.Duration) http.Handler {
 
 // onWritten advances a viewer's written-bytes count as nbio hands bytes to
 // the kernel; with the queued count it gives the viewer's unsent bytes.
+// The descriptor index is the fast way; a conn it does not hold (a
+// descriptor past its size) is found through the sessions.
 func (g *Gateway) onWritten(nc *nbio.Conn, _ []byte, n int) {
+	if c := g.byFD.get(nc.Hash()); c != nil && c.nc == nc {
+		c.written.Add(int64(n))
+		return
+	}
 	ws, ok := nc.Session().(*websocket.Conn)
 	if !ok {
 		return
 	}
 	if c, ok := ws.Session().(*conn); ok {
 		c.written.Add(int64(n))
+	}
+}
+
+// indexConn and unindexConn keep g.byFD in step with the viewers. The
+// WebSocket's underlying connection is nbio's, or nbhttp's wrapper of it.
+func (g *Gateway) indexConn(c *conn) {
+	switch raw := c.raw.(type) {
+	case *nbio.Conn:
+		c.nc = raw
+	case *nbhttp.Conn:
+		c.nc, _ = raw.Conn.(*nbio.Conn)
+	}
+	if c.nc != nil {
+		g.byFD.put(c.nc.Hash(), c)
+	}
+}
+
+func (g *Gateway) unindexConn(c *conn) {
+	if c.nc != nil {
+		g.byFD.remove(c.nc.Hash(), c)
 	}
 }
 

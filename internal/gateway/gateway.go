@@ -28,6 +28,7 @@ type Gateway struct {
 	admission *admission
 	engine    *nbhttp.Engine
 	exec      *executor // runs the engine's callbacks; set with engine
+	byFD      *fdIndex  // conns by socket descriptor, for the written-size hook; set with engine
 	addr      net.Addr
 
 	fanout *fanout

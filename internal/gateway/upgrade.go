@@ -49,6 +49,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.connected = now
 	c.bucket = g.fanout.bucketFor(g.nextID.Add(1))
 	ws.SetSession(c)
+	g.indexConn(c)
 	c.bucket.conns.add(c)
 	g.conns.Add(1)
 	g.metrics.Connections.Inc()
