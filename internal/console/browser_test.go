@@ -3,9 +3,14 @@ package console_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -440,4 +445,50 @@ func TestFilterScreen(t *testing.T) {
 	p.WaitFor("the reload's answer", `document.getElementById('filter-reload-result').textContent === 'Reloaded: 1 word.'`)
 	p.Do("check an empty text", chromedp.SetValue(chromedp.ID("filter-text"), "   "), chromedp.Click(chromedp.CSS(`#filter-test button[type="submit"]`)))
 	p.WaitFor("the API's error", `document.getElementById('filter-test-error').textContent === 'text is empty'`)
+}
+
+// A sign-in submitted while config.json is still on its way waits for it.
+// Before the fix the form was taken over only once the configuration had
+// arrived, so an early submit did nothing (the CSP's form-action 'none'
+// blocks the native submission): seen once on a loaded CI host. Here a
+// proxy in front of the node holds config.json until the form was sent.
+func TestSignInBeforeTheConfigurationArrives(t *testing.T) {
+	s := node(t)
+	target, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	transport := &http.Transport{}
+	proxy.Transport = transport
+	release, held := make(chan struct{}), make(chan struct{}, 1)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/admin/config.json" {
+			select {
+			case held <- struct{}{}:
+			default:
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(func() { open(); front.Close(); transport.CloseIdleConnections() })
+
+	b := newBrowser(t)
+	p := b.Open(t, front.URL+"/admin/")
+	select {
+	case <-held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the console did not ask for config.json")
+	}
+	p.WaitFor("the sign-in form", `document.body.dataset.screen === 'signin' && document.getElementById('credential')`)
+	signIn(p, s.APIKey)
+	open()
+	p.WaitFor("the console after sign-in", `document.body.dataset.screen !== 'signin' && !document.getElementById('nav').hidden`)
 }

@@ -39,14 +39,19 @@ let ctx = null;
 let current = null;
 
 async function main() {
-  const config = await loadConfig();
+  // The form is taken over before anything is awaited: a submit while
+  // config.json is still on its way must not become a native form
+  // submission (a page reload with the credential in the URL); it waits
+  // for the configuration instead.
+  const config = loadConfig();
   $('signin-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    signIn(config);
+    config.then(signIn, () => {}); // a failed load is reported below
   });
   $('signout').addEventListener('click', signOut);
   window.addEventListener('hashchange', route);
   $('credential').focus();
+  await config;
 }
 
 /** @returns {Promise<{ws: string}>} */
