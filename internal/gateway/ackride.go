@@ -70,13 +70,17 @@ func (c *conn) answer(m *membership, offset uint64, payload []byte, stored bool)
 	defer h.mu.Unlock()
 	c.awaiting.Add(-1)
 	h.buf = appendTextFrame(h.buf, payload)
+	// Held frames go out with it now (rule 2); otherwise an ack of a small
+	// room waits for its frame (rule 3).
+	ride := stored && h.frames == 0 && m != nil && m.room.acksRide()
 	if stored {
-		h.acks = append(h.acks, ackDue{room: nil, offset: offset})
+		due := ackDue{offset: offset}
+		if ride {
+			due.room = m.room // only a riding ack is looked for by wroteThrough
+		}
+		h.acks = append(h.acks, due)
 	}
-	switch {
-	case h.frames > 0:
-	case stored && m != nil && m.room.acksRide():
-		h.acks[len(h.acks)-1].room = m.room
+	if ride {
 		h.holdLocked(c)
 		if m.lastSent.Load() < offset {
 			return

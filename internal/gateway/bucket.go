@@ -228,8 +228,9 @@ func (b *bucket) join(t *task) {
 	if cap(b.scratch) > maxScratch {
 		b.scratch = nil
 	}
-	m.lastSent.Store(max(skipUpTo, t.lastOffset))
-	c.wroteThrough(t.room, m.lastSent.Load())
+	last := max(skipUpTo, t.lastOffset)
+	m.lastSent.Store(last)
+	c.wroteThrough(t.room, last)
 	set.put(c, m)
 }
 

@@ -85,10 +85,10 @@
 //
 // roomTable.mu is never held with room.mu. conn.mu, connIndex.mu and
 // taskQueue.mu are leaves. heldWrites.mu (ackride.go) is held only while
-// writing to nbio's connection, whose lock comes after it. Queuing a task never blocks, so a room queues its
-// frames under its lock, and a bucket goroutine, which holds no lock while
-// it runs a task, may take a room's lock when it finishes the room's frame
-// (rule 2). Room member sets are owned by their bucket's goroutine and need
+// writing to nbio's connection, whose lock comes after it. Queuing a task
+// never blocks, so a room queues its frames under its lock, and a bucket
+// goroutine, which holds no lock while it runs a task, may take a room's
+// lock when it finishes the room's frame (rule 2). Room member sets are owned by their bucket's goroutine and need
 // no lock; a room's viewer counts per bucket are atomics changed under
 // roomTable.mu.
 //

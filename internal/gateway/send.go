@@ -77,8 +77,7 @@ func (g *Gateway) sendOne(ctx context.Context, c *conn, msg *protocol.ClientMess
 			g.log.Warn("send failed", "room", msg.Room, "err", err)
 			ce = protocol.Errorf(protocol.CodeUnavailable, "the message could not be stored; retry")
 		}
-		g.metrics.Nacks.WithLabelValues(ce.Code).Inc()
-		c.answer(nil, 0, protocol.Marshal(ce.NackFor(msg.ID)), false)
+		c.answer(nil, 0, g.nackPayload(msg, ce), false)
 		return
 	}
 	g.metrics.MessagesIn.WithLabelValues("ws").Inc()
@@ -87,6 +86,11 @@ func (g *Gateway) sendOne(ctx context.Context, c *conn, msg *protocol.ClientMess
 
 // nack refuses a send, counting the refusal by code.
 func (g *Gateway) nack(c *conn, msg *protocol.ClientMessage, e *protocol.CodeError) {
+	c.reply(g.nackPayload(msg, e))
+}
+
+// nackPayload counts a refusal by code and returns its nack.
+func (g *Gateway) nackPayload(msg *protocol.ClientMessage, e *protocol.CodeError) []byte {
 	g.metrics.Nacks.WithLabelValues(e.Code).Inc()
-	c.reply(protocol.Marshal(e.NackFor(msg.ID)))
+	return protocol.Marshal(e.NackFor(msg.ID))
 }
